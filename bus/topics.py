@@ -1,0 +1,77 @@
+"""Topic names of protocol v1, in one place (docs/protocol.md describes each)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bus import PROTOCOL_VERSION
+
+ID_RE = re.compile(r"^[a-z0-9_-]{1,32}$")
+
+EVENT_TYPES = (
+    "ticket_issued",
+    "called",
+    "recalled",
+    "skipped",
+    "requeued",
+    "completed",
+    "accepted",
+    "case_done",
+    "transferred",
+    "card",
+    "window_login",
+    "window_logout",
+    "window_paused",
+    "window_resumed",
+)
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Builds every topic of one site: ``paihao/v1/{site}/...``."""
+
+    site: str
+
+    @property
+    def root(self) -> str:
+        return f"paihao/{PROTOCOL_VERSION}/{self.site}"
+
+    # Retained state, published by the hall controller only.
+    @property
+    def hall_status(self) -> str:
+        return f"{self.root}/hall/status"
+
+    def queue(self, dept: str) -> str:
+        return f"{self.root}/queues/{dept}"
+
+    def window(self, window: str) -> str:
+        return f"{self.root}/windows/{window}"
+
+    @property
+    def recent_calls(self) -> str:
+        return f"{self.root}/calls/recent"
+
+    @property
+    def active_cards(self) -> str:
+        return f"{self.root}/cards/active"
+
+    # Stream of events, not retained.
+    def event(self, event_type: str) -> str:
+        return f"{self.root}/events/{event_type}"
+
+    # Requests to the controller.
+    def kiosk_request(self, kiosk: str) -> str:
+        return f"{self.root}/kiosks/{kiosk}/request"
+
+    def window_command(self, window: str) -> str:
+        return f"{self.root}/windows/{window}/command"
+
+    def replies(self, client: str) -> str:
+        """Where a device asks its replies to go (one per device, see protocol.md)."""
+        return f"{self.root}/replies/{client}"
+
+    def parse(self, topic: str) -> tuple[str, ...]:
+        """The levels after the root, or () for a topic of another site or version."""
+        prefix = self.root + "/"
+        return tuple(topic[len(prefix):].split("/")) if topic.startswith(prefix) else ()

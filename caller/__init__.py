@@ -1,0 +1,1 @@
+"""The window call-pad (issue 4): a device, talks only through bus/."""

@@ -1,0 +1,31 @@
+"""``paihao hall``: start the controller, serve until SIGTERM or Ctrl-C, stop in order."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+
+from hall.service import Clock, HallService, utc_now
+from paihao.config import HallConfig
+
+log = logging.getLogger(__name__)
+
+
+def run_hall(config: HallConfig, *, clock: Clock = utc_now, stop: threading.Event | None = None) -> None:
+    """Run until ``stop`` is set or SIGTERM/SIGINT arrives (in the main thread)."""
+    stop = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: stop.set())
+    service = HallService(config, clock=clock)
+    log.info(
+        "hall %s: %d departments, %d windows; database %s; broker %s:%d",
+        config.site.id, len(config.departments), len(config.windows),
+        config.storage.db, config.mqtt.host, config.mqtt.port,
+    )
+    try:
+        service.run(stop)
+    finally:
+        service.close()
+        log.info("hall %s stopped", config.site.id)

@@ -1,0 +1,90 @@
+"""Numbered schema migrations; ``PRAGMA user_version`` records the last one applied.
+
+Append new migrations at the end; never edit one that has shipped.
+"""
+
+MIGRATIONS: list[str] = [
+    # 1: the first schema
+    """
+    CREATE TABLE tickets (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        day TEXT NOT NULL,              -- local date of issue (site timezone)
+        number TEXT NOT NULL,           -- dept code + daily sequence: 02001
+        dept TEXT NOT NULL,             -- current department (changes on transfer)
+        item TEXT,                      -- NULL after a transfer that named no item
+        phone TEXT,                     -- full number: only here and on the SMS path
+        kiosk TEXT NOT NULL,
+        status TEXT NOT NULL,           -- waiting serving skipped completed accepted expired
+        priority INTEGER NOT NULL DEFAULT 0,  -- 1: requeued or transferred, goes first
+        queue_seq INTEGER NOT NULL,     -- order within a priority: issue order
+        issued_at REAL NOT NULL,        -- all *_at are UTC epoch seconds
+        called_at REAL,
+        limit_s REAL,
+        window TEXT,
+        clerk TEXT,
+        recalls INTEGER NOT NULL DEFAULT 0,
+        finished_at REAL,
+        UNIQUE (day, number)
+    );
+    CREATE INDEX tickets_waiting ON tickets (status, dept, priority DESC, queue_seq);
+    CREATE INDEX tickets_phone ON tickets (phone, dept, status);
+
+    CREATE TABLE counters (
+        day TEXT NOT NULL, dept TEXT NOT NULL, last INTEGER NOT NULL,
+        PRIMARY KEY (day, dept)
+    );
+
+    CREATE TABLE windows (
+        id TEXT PRIMARY KEY,
+        status TEXT NOT NULL,           -- open paused closed
+        clerk TEXT,
+        serving INTEGER REFERENCES tickets (id)
+    );
+
+    CREATE TABLE cases (
+        id TEXT PRIMARY KEY,            -- YYYYMMDD-number
+        ticket INTEGER NOT NULL REFERENCES tickets (id),
+        dept TEXT NOT NULL, item TEXT, window TEXT NOT NULL, clerk TEXT,
+        accepted_at REAL NOT NULL,
+        due_date TEXT NOT NULL,         -- last working day it may be finished on
+        red_date TEXT NOT NULL,         -- after this day: red card
+        status TEXT NOT NULL,           -- open done
+        done_at REAL, done_by TEXT
+    );
+    CREATE INDEX cases_open ON cases (status);
+
+    CREATE TABLE cards (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        level TEXT NOT NULL,            -- yellow red
+        dept TEXT NOT NULL, window TEXT, clerk TEXT,
+        ticket INTEGER REFERENCES tickets (id),
+        case_id TEXT REFERENCES cases (id),
+        since REAL NOT NULL,            -- when the limit was crossed
+        recorded_at REAL NOT NULL,
+        UNIQUE (ticket, level), UNIQUE (case_id, level)
+    );
+
+    CREATE TABLE requests (
+        source TEXT NOT NULL, request_id TEXT NOT NULL,
+        response TEXT NOT NULL, at REAL NOT NULL,
+        PRIMARY KEY (source, request_id)
+    );
+
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+
+    -- The audit log: every state change, append-only. It is the supervision
+    -- record, so the database itself refuses to change or delete a row.
+    CREATE TABLE journal (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        type TEXT NOT NULL,
+        window TEXT, clerk TEXT, ticket TEXT, request_id TEXT,
+        data TEXT NOT NULL              -- the published event, phone masked
+    );
+    CREATE INDEX journal_type ON journal (type, seq);
+    CREATE TRIGGER journal_no_update BEFORE UPDATE ON journal
+        BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+    CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
+        BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
+    """,
+]

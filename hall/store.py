@@ -1,0 +1,74 @@
+"""The SQLite store: one writer, WAL, synchronous=FULL, numbered migrations."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from pathlib import Path
+
+import sqlite_utils
+
+from hall.schema import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+
+def open_store(path: str | Path) -> sqlite_utils.Database:
+    """Open (creating if need be) the hall database and bring its schema up to date."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    # Opened by whoever starts the service, used by the hall loop's thread:
+    # still one writer at a time, so the same-thread check is lifted.
+    db = sqlite_utils.Database(sqlite3.connect(str(path), check_same_thread=False))
+    db.conn.row_factory = sqlite3.Row  # rows by column name; still indexable like tuples
+    db.conn.execute("PRAGMA journal_mode=WAL")
+    # FULL: a change is on disk before the request is answered ok, even if
+    # the power goes the moment after.
+    db.conn.execute("PRAGMA synchronous=FULL")
+    db.conn.execute("PRAGMA foreign_keys=ON")
+    db.conn.execute("PRAGMA busy_timeout=5000")
+    migrate(db)
+    return db
+
+
+def schema_version(db: sqlite_utils.Database) -> int:
+    return db.conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    current = schema_version(db)
+    if current > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema {current} is newer than this paihao knows ({len(MIGRATIONS)}); upgrade paihao"
+        )
+    for number, script in enumerate(MIGRATIONS[current:], start=current + 1):
+        log.info("applying database migration %d", number)
+        with db.atomic():
+            for statement in _statements(script):
+                db.conn.execute(statement)
+            db.conn.execute(f"PRAGMA user_version={number}")
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit on its own)."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer)
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer)
+    return statements
+
+
+def get_meta(db: sqlite_utils.Database, key: str, default: str | None = None) -> str | None:
+    row = db.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else default
+
+
+def set_meta(db: sqlite_utils.Database, key: str, value: str) -> None:
+    db.conn.execute(
+        "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )

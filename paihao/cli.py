@@ -1,0 +1,93 @@
+"""The ``paihao`` command: one console script, a subcommand per process."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from paihao.config import load_config
+from paihao.errors import PaihaoError
+
+
+def _broker(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not HOST:PORT")
+    return host, int(port)
+
+
+def _load(args: argparse.Namespace):
+    overrides: dict = {}
+    if getattr(args, "broker", None):
+        overrides["mqtt"] = {"host": args.broker[0], "port": args.broker[1]}
+    if getattr(args, "db", None):
+        overrides["storage"] = {"db": args.db}
+    return load_config(args.config, **overrides)
+
+
+def cmd_hall(args: argparse.Namespace) -> int:
+    from hall.app import run_hall
+
+    run_hall(_load(args))
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    print(
+        f"{args.config}: ok: site {config.site.id} ({config.site.name}), {len(config.departments)} departments, "
+        f"{len(config.items)} items, {len(config.windows)} windows, {len(config.clerks)} clerks"
+    )
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from paihao.demo import run_demo
+
+    return run_demo(args.config, speed=args.speed, seconds=args.seconds, seed=args.seed)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="paihao", description="queue, evaluation and supervision for a service hall")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    hall = commands.add_parser("hall", help="run the hall controller")
+    hall.add_argument("--config", required=True, help="hall config (TOML)")
+    hall.add_argument("--broker", type=_broker, help="HOST:PORT, overrides [mqtt]")
+    hall.add_argument("--db", help="SQLite file, overrides [storage] db")
+    hall.set_defaults(func=cmd_hall)
+
+    check = commands.add_parser("check-config", help="validate a config file without starting anything")
+    check.add_argument("config")
+    check.set_defaults(func=cmd_check_config)
+
+    demo = commands.add_parser("demo", help="a private broker, the controller and simulated citizens and clerks")
+    demo.add_argument("--config", default="config/rongchang.toml")
+    demo.add_argument("--speed", type=float, default=30.0, help="how much faster than real time the hall's clock runs")
+    demo.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until Ctrl-C)")
+    demo.add_argument("--seed", type=int, default=None, help="random seed for a repeatable run")
+    demo.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stdout,
+    )
+    try:
+        return args.func(args)
+    except PaihaoError as exc:
+        print(f"paihao: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

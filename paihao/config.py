@@ -1,0 +1,302 @@
+"""The hall's TOML configuration: one file, validated on load, shared by every process.
+
+Unknown keys are errors (a misspelt key must not silently fall back to a
+default), and every error names the file, the key and what is wrong.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from paihao.errors import ConfigError
+
+ID_PATTERN = r"^[a-z0-9_-]{1,32}$"
+_DURATION = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_WORKDAYS = re.compile(r"^(\d{1,3})wd$")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse "90s", "20m", "1h" or "1h30m" into a timedelta."""
+    match = _DURATION.match(text.strip()) if isinstance(text, str) else None
+    if not match or not any(match.groups()):
+        raise ValueError(f'{text!r} is not a duration such as "90s", "20m" or "1h30m"')
+    hours, minutes, seconds = (int(g or 0) for g in match.groups())
+    value = timedelta(hours=hours, minutes=minutes, seconds=seconds)
+    if value <= timedelta(0):
+        raise ValueError("a duration must be longer than zero")
+    return value
+
+
+def parse_workdays(text: str) -> int:
+    """Parse "5wd" (five working days) into 5."""
+    match = _WORKDAYS.match(text.strip()) if isinstance(text, str) else None
+    if not match or int(match.group(1)) == 0:
+        raise ValueError(f'{text!r} is not a number of working days such as "5wd"')
+    return int(match.group(1))
+
+
+def _check_duration(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+def _check_workdays(text: str) -> str:
+    parse_workdays(text)
+    return text
+
+
+def _check_timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a known time zone such as 'Asia/Shanghai'") from None
+    return name
+
+
+Identifier = Annotated[str, Field(pattern=ID_PATTERN, description="lower-case letters, digits, _ and -")]
+DeptCode = Annotated[str, Field(pattern=r"^\d{2}$", description="two digits, e.g. '02'")]
+Duration = Annotated[str, AfterValidator(_check_duration)]
+Workdays = Annotated[str, AfterValidator(_check_workdays)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Site(Section):
+    id: Identifier = Field(description="the site's id in every MQTT topic")
+    name: str = Field(min_length=1, description="the hall's name, as printed and shown")
+    timezone: Annotated[str, AfterValidator(_check_timezone)] = Field(
+        "Asia/Shanghai", description="decides when a day (and its numbering) starts"
+    )
+
+
+class Mqtt(Section):
+    host: str = Field("localhost", min_length=1)
+    port: int = Field(1883, ge=1, le=65535)
+    username: str | None = None
+    password: str | None = Field(None, repr=False, description="never logged")
+    keepalive_s: int = Field(30, ge=5, le=600)
+    tcp_nodelay: bool = Field(
+        True, description="disable Nagle's algorithm; without it a QoS 1 round trip can stall ~40 ms"
+    )
+
+
+class Storage(Section):
+    db: str = Field("paihao.db", min_length=1, description="SQLite file, relative to the config file")
+
+
+class Queue(Section):
+    max_waiting_per_phone: int = Field(
+        3, ge=1, le=50, description="waiting tickets one phone may hold in one department"
+    )
+    request_retention_days: int = Field(
+        7, ge=1, le=365, description="how long answered request_ids are remembered"
+    )
+
+
+class Supervision(Section):
+    red_factor: float = Field(2.0, gt=1.0, le=10.0, description="red card at limit x red_factor")
+    tick: Duration = Field("1s", description="how often overdue services are checked")
+
+
+class Calendar(Section):
+    """Working days for years the official calendar package has no data for."""
+
+    extra_workdays: list[str] = Field(default_factory=list, description="ISO dates worked though weekend")
+    extra_holidays: list[str] = Field(default_factory=list, description="ISO dates off though weekday")
+
+    @field_validator("extra_workdays", "extra_holidays")
+    @classmethod
+    def _iso_dates(cls, values: list[str]) -> list[str]:
+        from datetime import date
+
+        for value in values:
+            try:
+                date.fromisoformat(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{value!r} is not a date such as '2027-02-07'") from None
+        return values
+
+
+class Department(Section):
+    code: DeptCode
+    name: str = Field(min_length=1)
+    floor: int = Field(ge=-5, le=100)
+
+
+class Item(Section):
+    code: Identifier
+    dept: DeptCode
+    name: str = Field(min_length=1)
+    kind: Literal["immediate", "promised"]
+    service_limit: Duration = Field(description="time at the window before a yellow card")
+    deadline: Workdays | None = Field(None, description='promised items only: "5wd"')
+
+    @model_validator(mode="after")
+    def _deadline_matches_kind(self) -> Item:
+        if self.kind == "promised" and self.deadline is None:
+            raise ValueError('a promised item needs a deadline such as "5wd"')
+        if self.kind == "immediate" and self.deadline is not None:
+            raise ValueError("an immediate item is done on the spot and has no deadline")
+        return self
+
+    @property
+    def limit(self) -> timedelta:
+        return parse_duration(self.service_limit)
+
+    @property
+    def deadline_workdays(self) -> int | None:
+        return parse_workdays(self.deadline) if self.deadline else None
+
+
+class Window(Section):
+    id: Identifier
+    depts: list[DeptCode] = Field(min_length=1)
+    name: str | None = Field(None, description='shown and announced; default "<id>号窗口"')
+    floor: int | None = Field(None, description="default: the floor of its first department")
+
+
+class Clerk(Section):
+    id: Identifier
+    name: str = Field(min_length=1)
+
+
+class HallConfig(Section):
+    site: Site
+    mqtt: Mqtt = Mqtt()
+    storage: Storage = Storage()
+    queue: Queue = Queue()
+    supervision: Supervision = Supervision()
+    calendar: Calendar = Calendar()
+    departments: list[Department] = Field(min_length=1)
+    items: list[Item] = Field(min_length=1)
+    windows: list[Window] = Field(min_length=1)
+    clerks: list[Clerk] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _references(self) -> HallConfig:
+        for name, keys in (
+            ("departments", [d.code for d in self.departments]),
+            ("items", [i.code for i in self.items]),
+            ("windows", [w.id for w in self.windows]),
+            ("clerks", [c.id for c in self.clerks]),
+        ):
+            seen: set[str] = set()
+            for key in keys:
+                if key in seen:
+                    raise ValueError(f"{name}: {key!r} appears twice")
+                seen.add(key)
+        codes = {d.code for d in self.departments}
+        for item in self.items:
+            if item.dept not in codes:
+                raise ValueError(f"items: {item.code!r} names unknown department {item.dept!r}")
+        for window in self.windows:
+            for dept in window.depts:
+                if dept not in codes:
+                    raise ValueError(f"windows: {window.id!r} names unknown department {dept!r}")
+        served = {d for w in self.windows for d in w.depts}
+        with_items = {i.dept for i in self.items}
+        for dept in sorted(codes):
+            if dept not in served:
+                raise ValueError(f"departments: {dept!r} has no window, its tickets would never be called")
+            if dept not in with_items:
+                raise ValueError(f"departments: {dept!r} has no items, no ticket could be taken for it")
+        return self
+
+    # Look-ups used by every process; the lists are small, so plain scans are fine.
+    def department(self, code: str) -> Department | None:
+        return next((d for d in self.departments if d.code == code), None)
+
+    def item(self, code: str) -> Item | None:
+        return next((i for i in self.items if i.code == code), None)
+
+    def window(self, window_id: str) -> Window | None:
+        return next((w for w in self.windows if w.id == window_id), None)
+
+    def clerk(self, clerk_id: str) -> Clerk | None:
+        return next((c for c in self.clerks if c.id == clerk_id), None)
+
+    def window_floor(self, window: Window) -> int:
+        if window.floor is not None:
+            return window.floor
+        dept = self.department(window.depts[0])
+        return dept.floor if dept else 1
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.site.timezone)
+
+
+def load_config(path: str | Path, **overrides: object) -> HallConfig:
+    """Read and validate a hall config; raise ConfigError naming the file and key."""
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    for section, values in overrides.items():
+        raw.setdefault(section, {}).update(values)  # type: ignore[union-attr]
+    try:
+        config = HallConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc)) from None
+    db = Path(config.storage.db)
+    if not db.is_absolute():
+        db = (path.parent / db).resolve()
+    return config.model_copy(update={"storage": Storage(db=str(db))})
+
+
+def _describe(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: {exc.error_count()} error(s)"]
+    for error in exc.errors():
+        location = _dotted(error["loc"])
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown key" + _suggestion(error["loc"])
+        elif error["type"] == "missing":
+            message = "missing: this key is required"
+        lines.append(f"  {location or '(top level)'}: {message}")
+    return "\n".join(lines)
+
+
+def _dotted(loc: tuple) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def _suggestion(loc: tuple) -> str:
+    """'; did you mean "depts"?' for a misspelt key, from the model's own field names."""
+    model: type[BaseModel] = HallConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation
+        inner = getattr(annotation, "__args__", (annotation,))[0]
+        if not (isinstance(inner, type) and issubclass(inner, BaseModel)):
+            return ""
+        model = inner
+    close = difflib.get_close_matches(str(loc[-1]), list(model.model_fields), n=1, cutoff=0.6)
+    return f'; did you mean "{close[0]}"?' if close else ""
