@@ -107,6 +107,7 @@ class BusClient:
 
     def stop(self) -> None:
         """Disconnect cleanly (no Last Will) and stop the network thread."""
+        self.connected.clear()  # first, so the disconnect is not reported as a loss
         self._client.disconnect()
         self._client.loop_stop()
         self.connected.clear()
@@ -226,8 +227,13 @@ class BusClient:
                 response_topic=getattr(props, "ResponseTopic", None),
                 correlation_data=getattr(props, "CorrelationData", None),
             )
-            for pattern, handler, _no_local in self._subscriptions:
-                if mqtt.topic_matches_sub(pattern, msg.topic):
-                    handler(message)
         except Exception:
-            log.exception("error while handling a message on %s", getattr(msg, "topic", "?"))
+            log.exception("malformed message on %s", getattr(msg, "topic", "?"))
+            return
+        for pattern, handler, _no_local in self._subscriptions:
+            if mqtt.topic_matches_sub(pattern, message.topic):
+                try:
+                    handler(message)
+                except Exception:
+                    # One handler's bug must not starve the others, nor kill paho's thread.
+                    log.exception("error while handling a message on %s", message.topic)

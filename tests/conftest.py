@@ -59,13 +59,18 @@ class Recorder:
             self.messages.append(message)
             self._cond.notify_all()
 
-    def wait_for(self, predicate: Callable[[Message], bool], timeout: float = 5.0) -> Message:
+    def mark(self) -> int:
+        """A bookmark: pass it as ``after`` to wait only for messages from now on."""
+        with self._cond:
+            return len(self.messages)
+
+    def wait_for(self, predicate: Callable[[Message], bool], timeout: float = 5.0, after: int = 0) -> Message:
         """The first recorded message matching ``predicate``, waiting for it if need be."""
         with self._cond:
             found: list[Message] = []
 
             def ready() -> bool:
-                found[:] = [m for m in self.messages if predicate(m)][:1]
+                found[:] = [m for m in self.messages[after:] if predicate(m)][:1]
                 return bool(found)
 
             if not self._cond.wait_for(ready, timeout):
@@ -139,6 +144,9 @@ class Peer(BusClient):
         self.topics = topics
         self.heard = Recorder(self, f"{topics.root}/#")
         self.start()
+
+    def __enter__(self) -> Peer:
+        return self  # already started
 
     def ticket(self, dept: str = "02", item: str = "0202", phone: str = "13812345678", kiosk: str = "k1", **extra) -> dict:
         payload = {"request_id": uuid.uuid4().hex, "action": "ticket", "dept": dept, "item": item, "phone": phone}
