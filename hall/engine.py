@@ -154,9 +154,6 @@ class Engine:
 
     def estimated_wait(self, dept: str, ahead: int) -> int:
         """Seconds until a ticket with ``ahead`` people before it is called."""
-        open_windows = sum(
-            1
-            for w in self.config.windows
-            if dept in w.depts and self.window_row(w.id)["status"] == "open"
-        )
+        open_ids = {r[0] for r in self.db.conn.execute("SELECT id FROM windows WHERE status = 'open'")}
+        open_windows = sum(1 for w in self.config.windows if dept in w.depts and w.id in open_ids)
         return round(ahead * self.service_times.average(dept) / max(open_windows, 1))

@@ -34,6 +34,7 @@ from paihao.config import HallConfig, parse_duration
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+BATCH_MAX = 64  # requests that queued up meanwhile are committed together (group commit)
 CARDS_REFRESH_S = 60  # republish cards/active this often even if unchanged, for overdue_s
 
 
@@ -77,29 +78,36 @@ class HallService:
         next_tick = time.monotonic()
         while not stop.is_set():
             alive()
-            try:
-                job = self._jobs.get(timeout=max(0.0, min(next_tick - time.monotonic(), 0.5)))
-            except queue.Empty:
-                job = None
-            if job is not None:
-                self._guarded(self._do, job)
+            jobs = self._take_jobs(timeout=max(0.0, min(next_tick - time.monotonic(), 0.5)))
+            if "republish" in jobs:
+                self._guarded(self.republish)
+            messages = [job for job in jobs if isinstance(job, Message)]
+            if messages:
+                self._guarded(self.handle_batch, messages)
             if time.monotonic() >= next_tick:
                 self._guarded(self._tick)
                 next_tick = time.monotonic() + self.tick_s
+
+    def _take_jobs(self, timeout: float) -> list[Message | str]:
+        """The next job, and whatever else is already queued behind it (up to BATCH_MAX)."""
+        try:
+            jobs = [self._jobs.get(timeout=timeout)]
+        except queue.Empty:
+            return []
+        while len(jobs) < BATCH_MAX:
+            try:
+                jobs.append(self._jobs.get_nowait())
+            except queue.Empty:
+                break
+        return jobs
 
     def _guarded(self, func: Callable, *args: object) -> None:
         try:
             func(*args)
         except Exception:
-            # A bug must cost one request, not the hall: the transaction was
-            # rolled back, and the loop goes on.
+            # A bug must cost one batch, not the hall: the transaction was
+            # rolled back, nobody was told ok, and the loop goes on.
             log.exception("internal error in the hall loop")
-
-    def _do(self, job: Message | str) -> None:
-        if job == "republish":
-            self.republish()
-        elif isinstance(job, Message):
-            self.handle_message(job)
 
     def close(self) -> None:
         """Say offline (retained) and let go of the broker and the database."""
@@ -112,32 +120,59 @@ class HallService:
 
     # -- requests ------------------------------------------------------------
     def handle_message(self, message: Message) -> None:
+        self.handle_batch([message])
+
+    def handle_batch(self, messages: list[Message]) -> None:
+        """Apply queued requests in one transaction (group commit), then answer them all.
+
+        Each request runs in its own savepoint, so a refusal or a bug rolls back
+        that request alone; no one hears ok before the commit.
+        """
+        now = self.clock()
+        answered: list[tuple[Message, Outcome]] = []
+        with self.db.atomic():
+            for message in messages:
+                routed = self._route(message)
+                if routed is None:
+                    continue
+                try:
+                    outcome = self.engine.handle(*routed, now)
+                except Exception:
+                    log.exception("internal error on %s; the request was rolled back", message.topic)
+                    outcome = Outcome(reply=error_reply(ErrorCode.INTERNAL, "internal error; nothing was changed"))
+                answered.append((message, outcome))
+        batch = Outcome(reply={})
+        for message, outcome in answered:
+            self._answer(message, outcome.reply)
+            batch.merge(outcome)
+        self.publish(batch)
+        log.debug("batch of %d requests applied", len(messages))
+
+    def _route(self, message: Message) -> tuple[str, Request] | None:
+        """(source, request) for a valid request; otherwise answer the error and None."""
         levels = self.topics.parse(message.topic)
         if len(levels) == 3 and levels[2] == "status":
-            return  # a device's own availability: not for us
+            return None  # a device's own availability: not for us
         if len(levels) == 3 and levels[0] == "kiosks" and levels[2] == "request":
             model: type[Request] = KioskRequest
         elif len(levels) == 3 and levels[0] == "windows" and levels[2] == "command":
             model = WindowCommand
         else:
             self._refuse(message, ErrorCode.UNKNOWN_TOPIC, "this topic takes no requests; see docs/protocol.md")
-            return
+            return None
         device = levels[1]
         if not ID_RE.match(device):
             self._refuse(message, ErrorCode.BAD_REQUEST, "device ids are [a-z0-9_-], at most 32")
-            return
+            return None
         if model is WindowCommand and self.config.window(device) is None:
             self._refuse(message, ErrorCode.UNKNOWN_WINDOW, f"no window {device!r}")
-            return
+            return None
         request = self._parse(message, model)
-        if request is None:
-            return
-        started = time.perf_counter()
-        outcome = self.engine.handle(f"{levels[0]}/{device}", request, self.clock())
-        self._answer(message, outcome.reply)
-        self.publish(outcome)
-        log.debug("%s %s -> %s in %.1f ms", message.topic, request.request_id, outcome.reply.get("ok"),
-                  (time.perf_counter() - started) * 1000)
+        if request is not None and not message.response_topic:
+            # Bad input too (protocol v1): nobody could hear the outcome, so nothing changes.
+            log.warning("a request on %s has no response topic; ignored", message.topic)
+            return None
+        return (f"{levels[0]}/{device}", request) if request is not None else None
 
     def _parse(self, message: Message, model: type[Request]) -> Request | None:
         if len(message.payload) > MAX_PAYLOAD_BYTES:

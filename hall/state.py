@@ -14,18 +14,21 @@ RECENT_CALLS = 10
 
 
 def queue_state(engine: Engine, dept: str) -> dict:
-    rows = engine.db.conn.execute(
-        "SELECT number FROM tickets WHERE status = 'waiting' AND dept = ? ORDER BY priority DESC, queue_seq",
-        (dept,),
+    waiting = engine.db.conn.execute(
+        "SELECT count(*) FROM tickets WHERE status = 'waiting' AND dept = ?", (dept,)
+    ).fetchone()[0]
+    shown = engine.db.conn.execute(
+        "SELECT number FROM tickets WHERE status = 'waiting' AND dept = ? ORDER BY priority DESC, queue_seq LIMIT ?",
+        (dept, NEXT_SHOWN),
     ).fetchall()
     config = engine.config.department(dept)
     return {
         "dept": dept,
         "name": config.name if config else dept,
         "floor": config.floor if config else None,
-        "waiting": len(rows),
-        "next": [r[0] for r in rows[:NEXT_SHOWN]],
-        "est_wait_s": engine.estimated_wait(dept, len(rows)),
+        "waiting": waiting,
+        "next": [r[0] for r in shown],
+        "est_wait_s": engine.estimated_wait(dept, waiting),
     }
 
 

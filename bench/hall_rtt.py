@@ -1,0 +1,279 @@
+"""Benchmark of the hall controller's request round trip.
+
+    .venv/bin/python bench/hall_rtt.py [--quick] [--compare-nagle]
+
+Measures, in one run, on a private mosquitto and the real ``paihao hall``
+process (config/rongchang.toml):
+
+- the floor: a raw broker echo round trip (the same client code, a peer that
+  only answers) plus one synchronous=FULL SQLite commit;
+- the controller's round trip for ``ticket`` and ``next``, one request at a time;
+- 40 clients in 4 processes offering 500 requests/s in total at a steady
+  rate (open loop: latency counts from the scheduled send, so a stall is not
+  hidden by the generator waiting for it);
+- saturation: the same 40 clients keeping requests in flight, acknowledged
+  operations per second;
+- the controller's resident memory.
+
+Targets (issue 2): p50 ratio to the floor < 2; p99 < 5 ms at 500/s;
+saturation >= 2,000 ops/s; RSS < 60 MB. With --compare-nagle the single
+client runs are repeated without TCP_NODELAY on broker and clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bus.broker import LocalBroker  # noqa: E402
+from bus.client import BusClient, Message  # noqa: E402
+from bus.topics import Topics  # noqa: E402
+from paihao.config import load_config  # noqa: E402
+
+CONFIG = ROOT / "config" / "rongchang.toml"
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ordered = sorted(samples)
+    p50 = statistics.median(ordered)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return p50 * 1000, p99 * 1000
+
+
+def line(name: str, samples: list[float], floor_ms: float | None = None) -> float:
+    p50, p99 = percentiles(samples)
+    ratio = f"  ratio to floor {p50 / floor_ms:.2f}" if floor_ms else ""
+    print(f"{name:<44} p50 {p50:7.3f} ms  p99 {p99:7.3f} ms  (n={len(samples)}){ratio}", flush=True)
+    return p50
+
+
+def phone(n: int) -> str:
+    return f"139{n % 10**8:08d}"
+
+
+# -- the floor ---------------------------------------------------------------
+def echo_rtt(port: int, n: int, nodelay: bool) -> list[float]:
+    responder = BusClient("bench-echo", "127.0.0.1", port, tcp_nodelay=nodelay)
+
+    def answer(message: Message) -> None:
+        responder.reply(message, {"ok": True})
+
+    responder.subscribe("bench/echo", answer)
+    responder.start()
+    client = BusClient("bench-echo-client", "127.0.0.1", port, tcp_nodelay=nodelay, reply_topic="bench/echo/reply")
+    client.start()
+    try:
+        samples = []
+        for i in range(n):
+            started = time.perf_counter()
+            client.request("bench/echo", {"request_id": str(i)}, timeout=5)
+            samples.append(time.perf_counter() - started)
+        return samples
+    finally:
+        client.stop()
+        responder.stop()
+
+
+def commit_time(directory: Path, n: int) -> list[float]:
+    conn = sqlite3.connect(directory / "commit.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, payload TEXT)")
+    samples = []
+    for i in range(n):
+        started = time.perf_counter()
+        conn.execute("BEGIN")
+        conn.execute("INSERT INTO t (payload) VALUES (?)", (f"ticket {i}",))
+        conn.execute("COMMIT")
+        samples.append(time.perf_counter() - started)
+    conn.close()
+    return samples
+
+
+# -- the controller ------------------------------------------------------------
+def start_hall(port: int, directory: Path, nodelay: bool) -> subprocess.Popen:
+    config_path = directory / "hall.toml"
+    text = CONFIG.read_text(encoding="utf-8")
+    if not nodelay:
+        text = text.replace("[mqtt]\n", "[mqtt]\ntcp_nodelay = false\n", 1)
+    config_path.write_text(text, encoding="utf-8")
+    log = open(directory / "hall.log", "ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "paihao.cli", "hall", "--config", str(config_path),
+         "--broker", f"127.0.0.1:{port}", "--db", str(directory / "hall.db")],
+        stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
+    )
+    log.close()
+    return process
+
+
+def wait_online(port: int, topics: Topics) -> None:
+    online = threading.Event()
+    watcher = BusClient(f"bench-watch-{uuid.uuid4().hex[:6]}", "127.0.0.1", port)
+    watcher.subscribe(topics.hall_status, lambda m: m.payload == b"online" and online.set())
+    watcher.start()
+    try:
+        if not online.wait(20):
+            raise SystemExit("the controller did not come online")
+    finally:
+        watcher.stop()
+
+
+def sequential(port: int, topics: Topics, n: int, nodelay: bool) -> tuple[list[float], list[float]]:
+    client = BusClient(f"bench-seq-{uuid.uuid4().hex[:6]}", "127.0.0.1", port, tcp_nodelay=nodelay,
+                       reply_topic=topics.replies("bench-seq"))
+    client.start()
+    try:
+        window = "1"
+        client.request(topics.window_command(window), {"request_id": uuid.uuid4().hex, "action": "login", "clerk": "c001"})
+        tickets, nexts = [], []
+        for i in range(n):
+            started = time.perf_counter()
+            reply = client.request(topics.kiosk_request("k1"), {
+                "request_id": uuid.uuid4().hex, "action": "ticket", "dept": "05", "item": "0501", "phone": phone(i)})
+            tickets.append(time.perf_counter() - started)
+            assert reply["ok"], reply
+        for i in range(n):
+            started = time.perf_counter()
+            reply = client.request(topics.window_command(window), {"request_id": uuid.uuid4().hex, "action": "next"})
+            nexts.append(time.perf_counter() - started)
+            assert reply["ok"], reply
+            client.request(topics.window_command(window), {"request_id": uuid.uuid4().hex, "action": "complete"})
+        client.request(topics.window_command(window), {"request_id": uuid.uuid4().hex, "action": "logout"})
+        return tickets, nexts
+    finally:
+        client.stop()
+
+
+def load_worker(port: int, site: str, worker: int, clients: int, rate: float, seconds: float,
+                inflight: int, results: multiprocessing.Queue) -> None:
+    """One load process: ``clients`` connections; open loop at ``rate``/s, or closed loop with ``inflight``."""
+    topics = Topics(site)
+    buses = [BusClient(f"bench-load-{worker}-{c}-{uuid.uuid4().hex[:4]}", "127.0.0.1", port,
+                       reply_topic=topics.replies(f"bench-{worker}-{c}")).start() for c in range(clients)]
+    latencies: list[float] = []
+    lock = threading.Lock()
+    counter = iter(range(worker * 10**6, (worker + 1) * 10**6))
+
+    def send(bus: BusClient, scheduled: float, then=None) -> None:
+        n = next(counter)
+        future = bus.request_async(topics.kiosk_request(f"k{worker}"), {
+            "request_id": uuid.uuid4().hex, "action": "ticket", "dept": "05", "item": "0501", "phone": phone(n)})
+
+        def done(f) -> None:
+            if not f.cancelled() and f.exception() is None and f.result().get("ok"):
+                with lock:
+                    latencies.append(time.perf_counter() - scheduled)
+            if then:
+                then()
+        future.add_done_callback(done)
+
+    start = time.perf_counter() + 0.2
+    end = start + seconds
+    if inflight:
+        def again(bus: BusClient) -> None:
+            if time.perf_counter() < end:
+                send(bus, time.perf_counter(), lambda: again(bus))
+        while time.perf_counter() < start:
+            time.sleep(0.001)
+        for bus in buses:
+            for _ in range(inflight):
+                again(bus)
+        time.sleep(seconds + 1.0)
+    else:
+        interval = 1.0 / rate
+        i = 0
+        while True:
+            scheduled = start + i * interval
+            if scheduled >= end:
+                break
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            send(buses[i % clients], scheduled)
+            i += 1
+        time.sleep(1.0)  # replies still on their way
+    for bus in buses:
+        bus.stop()
+    with lock:
+        results.put(list(latencies))
+
+
+def run_load(port: int, site: str, *, processes: int, clients: int, total_rate: float, seconds: float,
+             inflight: int = 0) -> list[list[float]]:
+    ctx = multiprocessing.get_context("spawn")
+    results = ctx.Queue()
+    workers = [ctx.Process(target=load_worker, args=(port, site, w, clients, total_rate / processes, seconds,
+                                                    inflight, results)) for w in range(processes)]
+    for w in workers:
+        w.start()
+    collected = [results.get(timeout=seconds + 60) for _ in workers]
+    for w in workers:
+        w.join(10)
+    return collected
+
+
+def controller_section(port: int, directory: Path, args: argparse.Namespace, nodelay: bool, floor_ms: float) -> None:
+    topics = Topics(load_config(CONFIG).site.id)
+    hall = start_hall(port, directory, nodelay)
+    try:
+        wait_online(port, topics)
+        suffix = "" if nodelay else " (no TCP_NODELAY)"
+        tickets, nexts = sequential(port, topics, args.n, nodelay)
+        line(f"controller ticket, 1 client{suffix}", tickets, floor_ms)
+        line(f"controller next, 1 client{suffix}", nexts, floor_ms)
+        if not nodelay:
+            return
+        per_worker = run_load(port, topics.site, processes=4, clients=10, total_rate=500, seconds=args.seconds)
+        offered = 500 * args.seconds
+        answered = sum(len(w) for w in per_worker)
+        line(f"controller ticket, 40 clients at 500/s open loop", [x for w in per_worker for x in w], floor_ms)
+        print(f"{'':<44} answered {answered} of {offered:.0f} offered", flush=True)
+        per_worker = run_load(port, topics.site, processes=4, clients=10, total_rate=0, seconds=args.seconds / 2,
+                              inflight=4)
+        acked = sum(len(w) for w in per_worker)
+        print(f"{'saturation, 40 clients x 4 in flight':<44} {acked / (args.seconds / 2):7.0f} acknowledged ops/s"
+              f"  (target >= 2000: ratio {acked / (args.seconds / 2) / 2000:.2f})", flush=True)
+        rss = psutil.Process(hall.pid).memory_info().rss / 2**20
+        print(f"{'controller RSS':<44} {rss:7.1f} MB  (target < 60 MB)", flush=True)
+    finally:
+        hall.terminate()
+        hall.wait(10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=500, help="requests per sequential measurement")
+    parser.add_argument("--seconds", type=float, default=10, help="length of the 500/s load")
+    parser.add_argument("--quick", action="store_true", help="a short run (n=100, 4 s)")
+    parser.add_argument("--compare-nagle", action="store_true", help="repeat the single-client runs without TCP_NODELAY")
+    args = parser.parse_args()
+    if args.quick:
+        args.n, args.seconds = 100, 4
+    print(f"hall_rtt: python {sys.version.split()[0]}, {psutil.cpu_count()} cores", flush=True)
+    modes = [True, False] if args.compare_nagle else [True]
+    for nodelay in modes:
+        with LocalBroker(tcp_nodelay=nodelay) as broker, tempfile.TemporaryDirectory() as tmp:
+            directory = Path(tmp)
+            suffix = "" if nodelay else " (no TCP_NODELAY)"
+            echo = line(f"floor: broker echo round trip{suffix}", echo_rtt(broker.port, args.n, nodelay))
+            commit = line("floor: one synchronous=FULL commit", commit_time(directory, args.n))
+            controller_section(broker.port, directory, args, nodelay, echo + commit)
+
+
+if __name__ == "__main__":
+    main()
