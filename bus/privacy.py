@@ -19,6 +19,8 @@ def normalize_phone(raw: object) -> str | None:
     for prefix in ("+86", "0086"):
         if digits.startswith(prefix):
             digits = digits[len(prefix):]
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]  # 86 typed without the plus
     return digits if _MOBILE.match(digits) else None
 
 

@@ -48,17 +48,24 @@ class Engine:
             return Outcome(reply=json.loads(cached[0]))
         try:
             with self.db.atomic():
-                self.journal.checkpoint()
                 outcome = self._apply(source, request, now)
-                self.db.conn.execute(
-                    "INSERT INTO requests (source, request_id, response, at) VALUES (?, ?, ?, ?)",
-                    (source, request.request_id, json.dumps(outcome.reply, ensure_ascii=False), now.timestamp()),
-                )
+                # After _apply: a refusal rolls the transaction back, and the
+                # journal would believe a checkpoint saved that never was.
+                self.journal.checkpoint()
+                self._remember(source, request, outcome.reply, now)
         except Refused as refused:
-            # Refusals are not remembered: they changed nothing, so asking
-            # again is the same as asking the first time.
-            return Outcome(reply=refused.reply())
+            # The refusal is remembered too: a resend of the same request_id
+            # gets this same answer, even if the hall has moved on meanwhile.
+            outcome = Outcome(reply=refused.reply())
+            with self.db.atomic():
+                self._remember(source, request, outcome.reply, now)
         return outcome
+
+    def _remember(self, source: str, request: Request, reply: dict, now: datetime) -> None:
+        self.db.conn.execute(
+            "INSERT INTO requests (source, request_id, response, at) VALUES (?, ?, ?, ?)",
+            (source, request.request_id, json.dumps(reply, ensure_ascii=False), now.timestamp()),
+        )
 
     def _apply(self, source: str, request: Request, now: datetime) -> Outcome:
         if isinstance(request, KioskRequest):

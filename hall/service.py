@@ -130,7 +130,10 @@ class HallService:
         """
         now = self.clock()
         answered: list[tuple[Message, Outcome]] = []
+        batch = Outcome(reply={})
         with self.db.atomic():
+            # A request just after midnight must not meet yesterday's queue.
+            self.supervisor.roll_day(now, batch)
             for message in messages:
                 routed = self._route(message)
                 if routed is None:
@@ -141,7 +144,6 @@ class HallService:
                     log.exception("internal error on %s; the request was rolled back", message.topic)
                     outcome = Outcome(reply=error_reply(ErrorCode.INTERNAL, "internal error; nothing was changed"))
                 answered.append((message, outcome))
-        batch = Outcome(reply={})
         for message, outcome in answered:
             self._answer(message, outcome.reply)
             batch.merge(outcome)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from hall.outcome import Outcome
-from hall.supervision import Overdue, case_overdue, day_end, serving_overdue
+from hall.supervision import Overdue, case_overdue, serving_overdue
 
 if TYPE_CHECKING:
     from hall.engine import Engine
@@ -21,7 +21,9 @@ class Supervisor:
         self.db = engine.db
         rows = self.db.conn.execute("SELECT ticket, case_id, level FROM cards").fetchall()
         self._recorded = {(r[0] or r[1], r[2]) for r in rows}
-        self._last_day = self.db.conn.execute("SELECT max(day) FROM tickets").fetchone()[0]
+        # None: the first tick always looks for past days' tickets, even if
+        # today's first ticket was issued just before a crash and restart.
+        self._last_day: str | None = None
 
     def overdue(self, now: datetime) -> list[Overdue]:
         """Every service and case over its limit at ``now``: red first, then the latest."""
@@ -53,18 +55,20 @@ class Supervisor:
     def tick(self, now: datetime) -> Outcome:
         """Record newly earned cards and expire yesterday's queue; one transaction."""
         outcome = Outcome(reply={})
+        earned: set = set()
         with self.db.atomic():
-            self.engine.journal.checkpoint()
-            self._close_past_days(now, outcome)
+            self.roll_day(now, outcome)
             for late in self.overdue(now):
-                self._record(late, now, outcome)
+                self._record(late, now, outcome, earned)
+            self.engine.journal.checkpoint()
+        self._recorded |= earned  # only once committed
         return outcome
 
-    def _record(self, late: Overdue, now: datetime, outcome: Outcome) -> None:
+    def _record(self, late: Overdue, now: datetime, outcome: Outcome, earned: set) -> None:
         ref = late.ticket_id if late.ticket_id is not None else late.case
         levels = ("yellow", "red") if late.level == "red" else ("yellow",)
         for level in levels:
-            if (ref, level) in self._recorded:
+            if (ref, level) in self._recorded or (ref, level) in earned:
                 continue
             since = late.since if level == late.level else late.late_from
             self.db.conn.execute(
@@ -72,7 +76,7 @@ class Supervisor:
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 (level, late.dept, late.window, late.clerk, late.ticket_id, late.case, since, now.timestamp()),
             )
-            self._recorded.add((ref, level))
+            earned.add((ref, level))
             event = self.engine.journal.emit(
                 "card", now, ticket=late.ticket, window=late.window, clerk=late.clerk, level=level,
                 dept=late.dept, case=late.case, since=self.engine.iso(since),
@@ -82,8 +86,8 @@ class Supervisor:
             if late.window and late.ticket:
                 outcome.windows.add(late.window)
 
-    def _close_past_days(self, now: datetime, outcome: Outcome) -> None:
-        """At the first tick of a new day, tickets still waiting from before expire.
+    def roll_day(self, now: datetime, outcome: Outcome) -> None:
+        """Inside a transaction, before anything else of a new day: past days' tickets expire.
 
         Numbers restart at 001 each day; a waiting 02001 from yesterday beside
         today's 02001 would call the wrong citizen.
@@ -106,6 +110,6 @@ class Supervisor:
             log.info("new day %s: %d tickets of past days expired", today, sum(counts.values()))
         self._last_day = today
         outcome.cards = True  # case levels move at midnight
+        keep_s = self.engine.config.queue.request_retention_days * 86400
+        self.db.conn.execute("DELETE FROM requests WHERE at < ?", (now.timestamp() - keep_s,))
 
-
-__all__ = ["Supervisor", "day_end"]
