@@ -169,10 +169,13 @@ def load_worker(port: int, site: str, worker: int, clients: int, rate: float, se
     lock = threading.Lock()
     counter = iter(range(worker * 10**6, (worker + 1) * 10**6))
 
+    items = [(item.dept, item.code) for item in load_config(CONFIG).items]
+
     def send(bus: BusClient, scheduled: float, then=None) -> None:
         n = next(counter)
+        dept, item = items[n % len(items)]  # citizens spread over the hall's matters
         future = bus.request_async(topics.kiosk_request(f"k{worker}"), {
-            "request_id": uuid.uuid4().hex, "action": "ticket", "dept": "05", "item": "0501", "phone": phone(n)})
+            "request_id": uuid.uuid4().hex, "action": "ticket", "dept": dept, "item": item, "phone": phone(n)})
 
         def done(f) -> None:
             if not f.cancelled() and f.exception() is None and f.result().get("ok"):

@@ -88,6 +88,9 @@ class BusClient:
             self._client.will_set(will[0], encode(will[1]), qos=1, retain=True)
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
         self._client.max_queued_messages_set(10_000)
+        # paho's default of 20 unacknowledged QoS 1 messages throttles a
+        # controller answering forty devices; the broker acks within a millisecond.
+        self._client.max_inflight_messages_set(1000)
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message

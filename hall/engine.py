@@ -3,9 +3,9 @@
 No MQTT and no clock in here: each call gets ``now`` (an aware datetime), so
 the engine is tested directly and a whole day runs in milliseconds.
 
-Each request runs in one ``db.atomic()`` transaction together with its
-journal entries and its idempotency record, so a request is either fully
-applied and remembered, or not at all.
+Each request runs in one transaction (a savepoint, when the service commits
+several requests together) with its journal entries and its idempotency
+record, so a request is either fully applied and remembered, or not at all.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from hall.estimates import ServiceTimes
 from hall.journal import Journal
 from hall.numbering import next_number
 from hall.outcome import Outcome, Refused
+from hall.store import transaction
 from hall.views import ticket_view, window_view
 from hall.workdays import WorkCalendar
 from paihao.config import HallConfig
@@ -47,7 +48,7 @@ class Engine:
         if cached:
             return Outcome(reply=json.loads(cached[0]))
         try:
-            with self.db.atomic():
+            with transaction(self.db):
                 outcome = self._apply(source, request, now)
                 # After _apply: a refusal rolls the transaction back, and the
                 # journal would believe a checkpoint saved that never was.
@@ -57,7 +58,7 @@ class Engine:
             # The refusal is remembered too: a resend of the same request_id
             # gets this same answer, even if the hall has moved on meanwhile.
             outcome = Outcome(reply=refused.reply())
-            with self.db.atomic():
+            with transaction(self.db):
                 self._remember(source, request, outcome.reply, now)
         return outcome
 

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from hall.outcome import Outcome
+from hall.store import transaction
 from hall.supervision import Overdue, case_overdue, serving_overdue
 
 if TYPE_CHECKING:
@@ -56,7 +57,7 @@ class Supervisor:
         """Record newly earned cards and expire yesterday's queue; one transaction."""
         outcome = Outcome(reply={})
         earned: set = set()
-        with self.db.atomic():
+        with transaction(self.db):
             self.roll_day(now, outcome)
             for late in self.overdue(now):
                 self._record(late, now, outcome, earned)
