@@ -67,9 +67,9 @@ class HallService:
             tcp_nodelay=config.mqtt.tcp_nodelay,
             on_connected=lambda: self._jobs.put("republish"),
         )
-        # no_local: the controller must not hear its own retained window state.
-        self.bus.subscribe(f"{self.topics.root}/kiosks/+/+", self._jobs.put, no_local=True)
-        self.bus.subscribe(f"{self.topics.root}/windows/+/+", self._jobs.put, no_local=True)
+        # The whole site, so that a request on a misspelt topic still gets an
+        # answer; no_local: not the controller's own state, events and replies.
+        self.bus.subscribe(f"{self.topics.root}/#", self._jobs.put, no_local=True)
 
     # -- the hall loop -----------------------------------------------------
     def run(self, stop: threading.Event, *, alive: Callable[[], None] = lambda: None) -> None:
@@ -108,6 +108,10 @@ class HallService:
             # A bug must cost one batch, not the hall: the transaction was
             # rolled back, nobody was told ok, and the loop goes on.
             log.exception("internal error in the hall loop")
+
+    def wake(self) -> None:
+        """Make the loop look at its stop event now rather than at its next timeout."""
+        self._jobs.put("wake")
 
     def close(self) -> None:
         """Say offline (retained) and let go of the broker and the database."""
@@ -153,15 +157,15 @@ class HallService:
     def _route(self, message: Message) -> tuple[str, Request] | None:
         """(source, request) for a valid request; otherwise answer the error and None."""
         levels = self.topics.parse(message.topic)
-        if len(levels) == 3 and levels[2] == "status":
-            return None  # a device's own availability: not for us
         if len(levels) == 3 and levels[0] == "kiosks" and levels[2] == "request":
             model: type[Request] = KioskRequest
         elif len(levels) == 3 and levels[0] == "windows" and levels[2] == "command":
             model = WindowCommand
-        else:
+        elif message.response_topic:
             self._refuse(message, ErrorCode.UNKNOWN_TOPIC, "this topic takes no requests; see docs/protocol.md")
             return None
+        else:
+            return None  # other devices' own traffic (status, heartbeats): not for the controller
         device = levels[1]
         if not ID_RE.match(device):
             self._refuse(message, ErrorCode.BAD_REQUEST, "device ids are [a-z0-9_-], at most 32")
@@ -193,7 +197,8 @@ class HallService:
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "payload"
-            self._refuse(message, ErrorCode.BAD_REQUEST, f"{where}: {first['msg']}")
+            code = ErrorCode.UNKNOWN_ACTION if first["loc"] == ("action",) else ErrorCode.BAD_REQUEST
+            self._refuse(message, code, f"{where}: {first['msg']}")
             return None
 
     def _refuse(self, message: Message, code: ErrorCode, text: str) -> None:

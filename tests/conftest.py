@@ -128,6 +128,8 @@ class RunningHall:
 
     def stop(self) -> None:
         self.stop_event.set()
+        if self.service:
+            self.service.wake()
         if self.thread:
             self.thread.join(10)
         if self.service:
