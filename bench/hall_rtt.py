@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
+import select
 import sqlite3
 import statistics
 import subprocess
@@ -41,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from bus.broker import LocalBroker  # noqa: E402
 from bus.client import BusClient, Message  # noqa: E402
+from bus.polled import PolledBusClient  # noqa: E402
 from bus.topics import Topics  # noqa: E402
 from paihao.config import load_config  # noqa: E402
 
@@ -161,17 +163,17 @@ def sequential(port: int, topics: Topics, n: int, nodelay: bool) -> tuple[list[f
 
 def load_worker(port: int, site: str, worker: int, clients: int, rate: float, seconds: float,
                 inflight: int, results: multiprocessing.Queue) -> None:
-    """One load process: ``clients`` connections; open loop at ``rate``/s, or closed loop with ``inflight``."""
+    """One load process: ``clients`` connections served by one thread (no network
+    threads, so the generator spends its CPU on requests, not on thread switches);
+    open loop at ``rate``/s, or closed loop with ``inflight`` requests per client."""
     topics = Topics(site)
-    buses = [BusClient(f"bench-load-{worker}-{c}-{uuid.uuid4().hex[:4]}", "127.0.0.1", port,
-                       reply_topic=topics.replies(f"bench-{worker}-{c}")).start() for c in range(clients)]
+    buses = [PolledBusClient(f"bench-load-{worker}-{c}-{uuid.uuid4().hex[:4]}", "127.0.0.1", port,
+                             reply_topic=topics.replies(f"bench-{worker}-{c}")).start() for c in range(clients)]
+    items = [(item.dept, item.code) for item in load_config(CONFIG).items]
     latencies: list[float] = []
-    lock = threading.Lock()
     counter = iter(range(worker * 10**6, (worker + 1) * 10**6))
 
-    items = [(item.dept, item.code) for item in load_config(CONFIG).items]
-
-    def send(bus: BusClient, scheduled: float, then=None) -> None:
+    def send(bus: PolledBusClient, scheduled: float, then=None) -> None:
         n = next(counter)
         dept, item = items[n % len(items)]  # citizens spread over the hall's matters
         future = bus.request_async(topics.kiosk_request(f"k{worker}"), {
@@ -179,45 +181,60 @@ def load_worker(port: int, site: str, worker: int, clients: int, rate: float, se
 
         def done(f) -> None:
             if not f.cancelled() and f.exception() is None and f.result().get("ok"):
-                with lock:
-                    latencies.append(time.perf_counter() - scheduled)
+                latencies.append(time.perf_counter() - scheduled)
             if then:
                 then()
         future.add_done_callback(done)
 
+    def pump(until: float) -> None:
+        """Handle replies until ``until`` (perf_counter)."""
+        while True:
+            timeout = until - time.perf_counter()
+            sockets = {bus.socket(): bus for bus in buses}
+            ready, _, _ = select.select(list(sockets), [], [], max(timeout, 0))
+            for sock in ready:
+                sockets[sock].poll(0)
+            if timeout <= 0:
+                return
+
     start = time.perf_counter() + 0.2
     end = start + seconds
+    pump(start)
+    cpu_before = psutil.Process().cpu_times()  # after imports and connecting
     if inflight:
-        def again(bus: BusClient) -> None:
+        def again(bus: PolledBusClient) -> None:
             if time.perf_counter() < end:
                 send(bus, time.perf_counter(), lambda: again(bus))
-        while time.perf_counter() < start:
-            time.sleep(0.001)
         for bus in buses:
             for _ in range(inflight):
                 again(bus)
-        time.sleep(seconds + 1.0)
+        pump(end + 1.0)
     else:
         interval = 1.0 / rate
         i = 0
-        while True:
-            scheduled = start + i * interval
-            if scheduled >= end:
-                break
-            delay = scheduled - time.perf_counter()
-            if delay > 0:
-                time.sleep(delay)
-            send(buses[i % clients], scheduled)
+        while start + i * interval < end:
+            pump(start + i * interval)
+            send(buses[i % clients], start + i * interval)
             i += 1
-        time.sleep(1.0)  # replies still on their way
+        pump(end + 1.0)  # replies still on their way
     for bus in buses:
         bus.stop()
-    with lock:
-        results.put(list(latencies))
+    cpu = psutil.Process().cpu_times()
+    results.put((latencies, cpu.user + cpu.system - cpu_before.user - cpu_before.system))
+
+
+def cpu_seconds(*pids: int) -> float:
+    total = 0.0
+    for pid in pids:
+        times = psutil.Process(pid).cpu_times()
+        total += times.user + times.system
+    return total
 
 
 def run_load(port: int, site: str, *, processes: int, clients: int, total_rate: float, seconds: float,
-             inflight: int = 0) -> list[list[float]]:
+             inflight: int = 0, watch: tuple[int, ...] = ()) -> tuple[list[list[float]], str]:
+    """Latencies per worker, and where the machine's CPU went meanwhile."""
+    before = [cpu_seconds(pid) for pid in watch]
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
     workers = [ctx.Process(target=load_worker, args=(port, site, w, clients, total_rate / processes, seconds,
@@ -227,7 +244,17 @@ def run_load(port: int, site: str, *, processes: int, clients: int, total_rate: 
     collected = [results.get(timeout=seconds + 60) for _ in workers]
     for w in workers:
         w.join(10)
-    return collected
+    controller, broker = ((cpu_seconds(pid) - b) / seconds for pid, b in zip(watch, before))
+    generator = sum(cpu for _, cpu in collected) / seconds
+    usage = f"cores busy: controller {controller:.2f}, broker {broker:.2f}, load generator {generator:.2f}"
+    return [latencies for latencies, _ in collected], usage
+
+
+def broker_pid(port: int) -> int:
+    for conn in psutil.net_connections("tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr.port == port and conn.pid:
+            return conn.pid
+    raise SystemExit(f"no process listens on port {port}")
 
 
 def controller_section(port: int, directory: Path, args: argparse.Namespace, nodelay: bool, floor_ms: float) -> None:
@@ -241,16 +268,18 @@ def controller_section(port: int, directory: Path, args: argparse.Namespace, nod
         line(f"controller next, 1 client{suffix}", nexts, floor_ms)
         if not nodelay:
             return
-        per_worker = run_load(port, topics.site, processes=4, clients=10, total_rate=500, seconds=args.seconds)
+        watch = (hall.pid, broker_pid(port))
+        per_worker, usage = run_load(port, topics.site, processes=4, clients=10, total_rate=500,
+                                     seconds=args.seconds, watch=watch)
         offered = 500 * args.seconds
         answered = sum(len(w) for w in per_worker)
-        line(f"controller ticket, 40 clients at 500/s open loop", [x for w in per_worker for x in w], floor_ms)
-        print(f"{'':<44} answered {answered} of {offered:.0f} offered", flush=True)
-        per_worker = run_load(port, topics.site, processes=4, clients=10, total_rate=0, seconds=args.seconds / 2,
-                              inflight=4)
-        acked = sum(len(w) for w in per_worker)
-        print(f"{'saturation, 40 clients x 4 in flight':<44} {acked / (args.seconds / 2):7.0f} acknowledged ops/s"
-              f"  (target >= 2000: ratio {acked / (args.seconds / 2) / 2000:.2f})", flush=True)
+        line("controller ticket, 40 clients at 500/s open loop", [x for w in per_worker for x in w], floor_ms)
+        print(f"{'':<44} answered {answered} of {offered:.0f} offered; {usage}", flush=True)
+        per_worker, usage = run_load(port, topics.site, processes=4, clients=10, total_rate=0,
+                                     seconds=args.seconds / 2, inflight=4, watch=watch)
+        rate = sum(len(w) for w in per_worker) / (args.seconds / 2)
+        print(f"{'saturation, 40 clients x 4 in flight':<44} {rate:7.0f} acknowledged ops/s"
+              f"  (ratio to the 2,000/s target {rate / 2000:.2f}); {usage}", flush=True)
         rss = psutil.Process(hall.pid).memory_info().rss / 2**20
         print(f"{'controller RSS':<44} {rss:7.1f} MB  (target < 60 MB)", flush=True)
     finally:

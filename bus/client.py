@@ -90,7 +90,7 @@ class BusClient:
         self._client.max_queued_messages_set(10_000)
         # paho's default of 20 unacknowledged QoS 1 messages throttles a
         # controller answering forty devices; the broker acks within a millisecond.
-        self._client.max_inflight_messages_set(1000)
+        self._client.max_inflight_messages_set(100)
         self._client.on_connect = self._handle_connect
         self._client.on_disconnect = self._handle_disconnect
         self._client.on_message = self._handle_message

@@ -1,17 +1,16 @@
 """The controller's MQTT service: topics in, engine calls, replies and state out.
 
-paho's network thread only puts messages on a queue; the hall loop (one
-thread, the one writer) takes them off in order, so two windows pressing
-next at the same moment are simply two requests, one after the other.
-For each: validate, apply and commit, reply, then publish events and the
-retained state that changed.
+One thread, the hall loop, does everything: it polls the broker, applies
+the requests that arrived in order (so two windows pressing next at the same
+moment are simply two requests, one after the other), commits them
+together, answers each, then publishes the events and the retained state
+that changed.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -19,13 +18,14 @@ from datetime import datetime, timezone
 
 from pydantic import ValidationError
 
-from bus.client import BusClient, Message
+from bus.client import Message
+from bus.polled import PolledBusClient
 from bus.codes import ErrorCode, error_reply
 from bus.payloads import MAX_PAYLOAD_BYTES, KioskRequest, Request, WindowCommand
 from bus.topics import ID_RE, Topics
 from hall.engine import Engine
 from hall.outcome import Outcome
-from hall.state import RecentCalls, queue_state
+from hall.publisher import Publisher
 from hall.store import open_store
 from hall.supervisor import Supervisor
 from hall.workdays import WorkCalendar
@@ -34,8 +34,6 @@ from paihao.config import HallConfig, parse_duration
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-BATCH_MAX = 64  # requests that queued up meanwhile are committed together (group commit)
-CARDS_REFRESH_S = 60  # republish cards/active this often even if unchanged, for overdue_s
 
 
 def utc_now() -> datetime:
@@ -51,12 +49,10 @@ class HallService:
         calendar = WorkCalendar(config.calendar.extra_workdays, config.calendar.extra_holidays)
         self.engine = Engine(self.db, config, calendar)
         self.supervisor = Supervisor(self.engine)
-        self.recent_calls = RecentCalls(self.engine)
         self.tick_s = parse_duration(config.supervision.tick).total_seconds()
-        self._jobs: queue.Queue[Message | str] = queue.Queue()
-        self._cards_shown: tuple = ()
-        self._cards_at = 0.0
-        self.bus = BusClient(
+        self._inbox: list[Message] = []
+        self._republish_due = False
+        self.bus = PolledBusClient(
             f"paihao-hall-{config.site.id}",
             config.mqtt.host,
             config.mqtt.port,
@@ -65,41 +61,41 @@ class HallService:
             password=config.mqtt.password,
             keepalive=config.mqtt.keepalive_s,
             tcp_nodelay=config.mqtt.tcp_nodelay,
-            on_connected=lambda: self._jobs.put("republish"),
+            on_connected=self._connected,
         )
+        self.publisher = Publisher(self.bus, self.topics, self.engine, self.supervisor)
         # The whole site, so that a request on a misspelt topic still gets an
         # answer; no_local: not the controller's own state, events and replies.
-        self.bus.subscribe(f"{self.topics.root}/#", self._jobs.put, no_local=True)
+        self.bus.subscribe(f"{self.topics.root}/#", self._inbox.append, no_local=True)
 
     # -- the hall loop -----------------------------------------------------
     def run(self, stop: threading.Event, *, alive: Callable[[], None] = lambda: None) -> None:
-        """Serve until ``stop`` is set; ``alive`` is called on every turn (the watchdog)."""
+        """Serve until ``stop`` is set; ``alive`` is called on every turn (the watchdog).
+
+        One thread does everything: network, requests, ticks. Requests read in
+        one poll are applied and committed as one batch.
+        """
         self.bus.start(wait=None)
         next_tick = time.monotonic()
         while not stop.is_set():
             alive()
-            jobs = self._take_jobs(timeout=max(0.0, min(next_tick - time.monotonic(), 0.5)))
-            if "republish" in jobs:
-                self._guarded(self.republish)
-            messages = [job for job in jobs if isinstance(job, Message)]
-            if messages:
-                self._guarded(self.handle_batch, messages)
+            wait = 0.0 if self.publisher.dirty else max(0.0, min(next_tick - time.monotonic(), 0.5))
+            self.bus.poll(wait)
+            if self._republish_due:
+                self._republish_due = False
+                self._guarded(self.publisher.everything, self.clock())
+            if self._inbox:
+                batch, self._inbox[:] = list(self._inbox), []
+                self._guarded(self.handle_batch, batch)
+            # Retained state: once the requests stop coming, or every 50 ms of a burst.
+            if self.publisher.dirty and (not self._inbox or self.publisher.overdue()):
+                self._guarded(self.publisher.flush, self.clock())
             if time.monotonic() >= next_tick:
                 self._guarded(self._tick)
                 next_tick = time.monotonic() + self.tick_s
 
-    def _take_jobs(self, timeout: float) -> list[Message | str]:
-        """The next job, and whatever else is already queued behind it (up to BATCH_MAX)."""
-        try:
-            jobs = [self._jobs.get(timeout=timeout)]
-        except queue.Empty:
-            return []
-        while len(jobs) < BATCH_MAX:
-            try:
-                jobs.append(self._jobs.get_nowait())
-            except queue.Empty:
-                break
-        return jobs
+    def _connected(self) -> None:
+        self._republish_due = True
 
     def _guarded(self, func: Callable, *args: object) -> None:
         try:
@@ -110,8 +106,8 @@ class HallService:
             log.exception("internal error in the hall loop")
 
     def wake(self) -> None:
-        """Make the loop look at its stop event now rather than at its next timeout."""
-        self._jobs.put("wake")
+        """From another thread: make the loop look at its stop event now."""
+        self.bus.wake()
 
     def close(self) -> None:
         """Say offline (retained) and let go of the broker and the database."""
@@ -151,7 +147,7 @@ class HallService:
         for message, outcome in answered:
             self._answer(message, outcome.reply)
             batch.merge(outcome)
-        self.publish(batch)
+        self.publisher.events(batch)
         log.debug("batch of %d requests applied", len(messages))
 
     def _route(self, message: Message) -> tuple[str, Request] | None:
@@ -211,51 +207,7 @@ class HallService:
             if not reply.get("ok"):
                 log.warning("no response topic on %s, so the error could not be answered", message.topic)
 
-    # -- publishing ------------------------------------------------------------
-    def publish(self, outcome: Outcome) -> None:
-        """Events first (in seq order), then the retained state they changed."""
-        for event in outcome.events:
-            self.bus.publish(self.topics.event(event["type"]), event)
-            self.journal_handed(event)
-            if self.recent_calls.add(event):
-                outcome.calls = True
-        now = self.clock()
-        for dept in sorted(outcome.depts):
-            self.bus.publish(self.topics.queue(dept), queue_state(self.engine, dept), retain=True)
-        for window in sorted(outcome.windows):
-            self.bus.publish(self.topics.window(window), self.engine.window_state(window, now), retain=True)
-        if outcome.calls:
-            self.bus.publish(self.topics.recent_calls, self.recent_calls.state(), retain=True)
-        if outcome.cards:
-            self._publish_cards(now, force=False)
-
-    def journal_handed(self, event: dict) -> None:
-        self.engine.journal.mark_handed(event["seq"])
-
-    def _publish_cards(self, now: datetime, *, force: bool) -> None:
-        cards = self.supervisor.active_cards(now)
-        shown = tuple((c["level"], c.get("ticket") or c.get("case")) for c in cards["cards"])
-        if force or shown != self._cards_shown or time.monotonic() - self._cards_at >= CARDS_REFRESH_S:
-            self.bus.publish(self.topics.active_cards, cards, retain=True)
-            self._cards_shown, self._cards_at = shown, time.monotonic()
-
     def _tick(self) -> None:
         now = self.clock()
-        outcome = self.supervisor.tick(now)
-        self.publish(outcome)
-        self._publish_cards(now, force=False)
-
-    def republish(self) -> None:
-        """Every retained topic, then events that may not have gone out, then "online"."""
-        now = self.clock()
-        for event in self.engine.journal.unpublished():
-            self.bus.publish(self.topics.event(event["type"]), event)
-            self.journal_handed(event)
-        for dept in self.config.departments:
-            self.bus.publish(self.topics.queue(dept.code), queue_state(self.engine, dept.code), retain=True)
-        for window in self.config.windows:
-            self.bus.publish(self.topics.window(window.id), self.engine.window_state(window.id, now), retain=True)
-        self.bus.publish(self.topics.recent_calls, self.recent_calls.state(), retain=True)
-        self._publish_cards(now, force=True)
-        self.bus.publish(self.topics.hall_status, "online", retain=True)
-        log.info("published the hall's state; online")
+        self.publisher.events(self.supervisor.tick(now))
+        self.publisher.cards(now, force=False)

@@ -1,0 +1,91 @@
+"""What the controller tells the hall: events at once, retained state when it changed.
+
+Events go out as soon as their change is committed. Retained state is
+marked dirty and published when the loop goes idle, or at the latest
+``STATE_INTERVAL_S`` after the first change: under a burst of requests a
+department's queue is published a few times a second rather than once per
+ticket, which is all a screen can show and halves the controller's messages.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+from bus.client import BusClient
+from bus.topics import Topics
+from hall.engine import Engine
+from hall.outcome import Outcome
+from hall.state import RecentCalls, queue_state
+from hall.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+STATE_INTERVAL_S = 0.05
+CARDS_REFRESH_S = 60  # republish cards/active this often even if unchanged, for overdue_s
+
+
+class Publisher:
+    def __init__(self, bus: BusClient, topics: Topics, engine: Engine, supervisor: Supervisor) -> None:
+        self.bus, self.topics, self.engine, self.supervisor = bus, topics, engine, supervisor
+        self.recent_calls = RecentCalls(engine)
+        self._dirty = Outcome(reply={})
+        self._dirty_since: float | None = None
+        self._cards_shown: tuple = ()
+        self._cards_at = 0.0
+
+    def events(self, outcome: Outcome) -> None:
+        """Publish the outcome's events now (in seq order) and note the state they changed."""
+        for event in outcome.events:
+            self._event(event)
+            if self.recent_calls.add(event):
+                outcome.calls = True
+        self._dirty.merge(Outcome(reply={}, depts=outcome.depts, windows=outcome.windows,
+                                  calls=outcome.calls, cards=outcome.cards))
+        if self._dirty_since is None and self.dirty:
+            self._dirty_since = time.monotonic()
+
+    def _event(self, event: dict) -> None:
+        self.bus.publish(self.topics.event(event["type"]), event)
+        self.engine.journal.mark_handed(event["seq"])
+
+    @property
+    def dirty(self) -> bool:
+        d = self._dirty
+        return bool(d.depts or d.windows or d.calls or d.cards)
+
+    def overdue(self) -> bool:
+        """Changed state has waited long enough: publish even though requests keep coming."""
+        return self._dirty_since is not None and time.monotonic() - self._dirty_since >= STATE_INTERVAL_S
+
+    def flush(self, now: datetime) -> None:
+        """Publish the retained state that changed since the last flush."""
+        dirty, self._dirty, self._dirty_since = self._dirty, Outcome(reply={}), None
+        for dept in sorted(dirty.depts):
+            self.bus.publish(self.topics.queue(dept), queue_state(self.engine, dept), retain=True)
+        for window in sorted(dirty.windows):
+            self.bus.publish(self.topics.window(window), self.engine.window_state(window, now), retain=True)
+        if dirty.calls:
+            self.bus.publish(self.topics.recent_calls, self.recent_calls.state(), retain=True)
+        self.cards(now, force=False)
+
+    def cards(self, now: datetime, *, force: bool) -> None:
+        """cards/active when its list changed, every CARDS_REFRESH_S, or when forced."""
+        cards = self.supervisor.active_cards(now)
+        shown = tuple((c["level"], c.get("ticket") or c.get("case")) for c in cards["cards"])
+        if force or shown != self._cards_shown or time.monotonic() - self._cards_at >= CARDS_REFRESH_S:
+            self.bus.publish(self.topics.active_cards, cards, retain=True)
+            self._cards_shown, self._cards_at = shown, time.monotonic()
+
+    def everything(self, now: datetime) -> None:
+        """After a (re)connect: events that may not have gone out, every retained topic, then "online"."""
+        for event in self.engine.journal.unpublished():
+            self._event(event)
+        config = self.engine.config
+        self._dirty.merge(Outcome(reply={}, depts={d.code for d in config.departments},
+                                  windows={w.id for w in config.windows}, calls=True))
+        self.flush(now)
+        self.cards(now, force=True)
+        self.bus.publish(self.topics.hall_status, "online", retain=True)
+        log.info("published the hall's state; online")
