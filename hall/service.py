@@ -19,9 +19,9 @@ from datetime import datetime, timezone
 from pydantic import ValidationError
 
 from bus.client import Message
-from bus.polled import PolledBusClient
 from bus.codes import ErrorCode, error_reply
 from bus.payloads import MAX_PAYLOAD_BYTES, KioskRequest, Request, WindowCommand
+from bus.polled import PolledBusClient
 from bus.topics import ID_RE, Topics
 from hall.engine import Engine
 from hall.outcome import Outcome
@@ -87,6 +87,7 @@ class HallService:
             if self._inbox:
                 batch, self._inbox[:] = list(self._inbox), []
                 self._guarded(self.handle_batch, batch)
+                self.bus.poll(0)  # more requests waiting already? the state can wait for them
             # Retained state: once the requests stop coming, or every 50 ms of a burst.
             if self.publisher.dirty and (not self._inbox or self.publisher.overdue()):
                 self._guarded(self.publisher.flush, self.clock())
