@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from paihao.device_config import Kiosk, TicketText
 from paihao.errors import ConfigError
 
 ID_PATTERN = r"^[a-z0-9_-]{1,32}$"
@@ -138,6 +139,7 @@ class Calendar(Section):
 class Department(Section):
     code: DeptCode
     name: str = Field(min_length=1)
+    name_en: str = Field("", description="shown beneath the Chinese name for visitors")
     floor: int = Field(ge=-5, le=100)
 
 
@@ -145,6 +147,7 @@ class Item(Section):
     code: Identifier
     dept: DeptCode
     name: str = Field(min_length=1)
+    name_en: str = Field("", description="shown beneath the Chinese name for visitors")
     kind: Literal["immediate", "promised"]
     service_limit: Duration = Field(description="time at the window before a yellow card")
     deadline: Workdays | None = Field(None, description='promised items only: "5wd"')
@@ -189,6 +192,8 @@ class HallConfig(Section):
     items: list[Item] = Field(min_length=1)
     windows: list[Window] = Field(min_length=1)
     clerks: list[Clerk] = Field(min_length=1)
+    ticket: TicketText = TicketText()
+    kiosks: list[Kiosk] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> HallConfig:
@@ -197,6 +202,7 @@ class HallConfig(Section):
             ("items", [i.code for i in self.items]),
             ("windows", [w.id for w in self.windows]),
             ("clerks", [c.id for c in self.clerks]),
+            ("kiosks", [k.id for k in self.kiosks]),
         ):
             seen: set[str] = set()
             for key in keys:
@@ -232,6 +238,9 @@ class HallConfig(Section):
 
     def clerk(self, clerk_id: str) -> Clerk | None:
         return next((c for c in self.clerks if c.id == clerk_id), None)
+
+    def kiosk(self, kiosk_id: str) -> Kiosk | None:
+        return next((k for k in self.kiosks if k.id == kiosk_id), None)
 
     def window_floor(self, window: Window) -> int:
         if window.floor is not None:
