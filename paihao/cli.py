@@ -34,6 +34,16 @@ def cmd_hall(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_kiosk(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kiosk.app import run_kiosk
+
+    screenshots = Path(args.screenshots) if args.screenshots else None
+    run_kiosk(_load(args), args.id, screenshots=screenshots, windowed=args.windowed)
+    return 0
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     print(
@@ -59,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     hall.add_argument("--broker", type=_broker, help="HOST:PORT, overrides [mqtt]")
     hall.add_argument("--db", help="SQLite file, overrides [storage] db")
     hall.set_defaults(func=cmd_hall)
+
+    kiosk = commands.add_parser("kiosk", help="run a touchscreen ticket kiosk")
+    kiosk.add_argument("--config", required=True, help="hall config (TOML)")
+    kiosk.add_argument("--id", required=True, help="this kiosk's id in [[kiosks]]")
+    kiosk.add_argument("--broker", type=_broker, help="HOST:PORT, overrides [mqtt]")
+    kiosk.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    kiosk.add_argument("--screenshots", metavar="DIR", help="no display: write a PNG of every screen into DIR")
+    kiosk.set_defaults(func=cmd_kiosk)
 
     check = commands.add_parser("check-config", help="validate a config file without starting anything")
     check.add_argument("config")

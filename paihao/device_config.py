@@ -18,6 +18,10 @@ class UsbPrinter(Section):
     type: Literal["usb"]
     vendor_id: int = Field(description="USB vendor id, e.g. 0x0416")
     product_id: int = Field(description="USB product id, e.g. 0x5011")
+    # Endpoints differ between models (many 0x0416:0x5011 printers use 0x81/0x03) and
+    # python-escpos cannot find them itself: without these such a printer cannot be used.
+    in_ep: int = Field(0x82, ge=0x81, le=0x8F, description="USB IN endpoint (lsusb -v: bEndpointAddress)")
+    out_ep: int = Field(0x01, ge=0x01, le=0x0F, description="USB OUT endpoint (lsusb -v: bEndpointAddress)")
     profile: str | None = Field(None, description="python-escpos printer profile, e.g. 'TM-T88V'")
 
 
