@@ -67,6 +67,10 @@ class Topics:
     def window_command(self, window: str) -> str:
         return f"{self.root}/windows/{window}/command"
 
+    def device_status(self, kind: str, device: str) -> str:
+        """A device's own retained availability: ``{root}/kiosks/k1/status``."""
+        return f"{self.root}/{kind}/{device}/status"
+
     def replies(self, client: str) -> str:
         """Where a device asks its replies to go (one per device, see protocol.md)."""
         return f"{self.root}/replies/{client}"
