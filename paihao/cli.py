@@ -56,7 +56,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from paihao.demo import run_demo
 
-    return run_demo(args.config, speed=args.speed, seconds=args.seconds, seed=args.seed)
+    return run_demo(args.config, speed=args.speed, seconds=args.seconds, seed=args.seed, output=args.output)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=30.0, help="how much faster than real time the hall's clock runs")
     demo.add_argument("--seconds", type=float, default=0, help="stop after this long (0: until Ctrl-C)")
     demo.add_argument("--seed", type=int, default=None, help="random seed for a repeatable run")
+    demo.add_argument("--output", default="demo-output", help="where screens are written when there is no display")
     demo.set_defaults(func=cmd_demo)
     return parser
 

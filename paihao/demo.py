@@ -24,6 +24,7 @@ from bus.client import BusClient, Message
 from bus.topics import Topics
 from hall.service import HallService
 from paihao.config import HallConfig, Mqtt, Storage, load_config
+from paihao.demo_kiosk import start_demo_kiosk
 from paihao.simulator import Simulator
 
 log = logging.getLogger(__name__)
@@ -87,9 +88,29 @@ class EventPrinter:
         return f"{code} {dept.name}" if dept else code
 
 
-def run_demo(config_path: str, *, speed: float = 30.0, seconds: float = 0, seed: int | None = None) -> int:
+def run_kiosk_until(config: HallConfig, output: Path, rng: random.Random, stop: threading.Event,
+                    seconds: float, clock: SpeedClock) -> None:
+    """The kiosk's loop, in the main thread as SDL wants, until ``stop`` or ``seconds``."""
+    app, visitor = start_demo_kiosk(config, output, rng, clock)
+    if app.screenshots:
+        print(f"kiosk k1: no display, so its screens are written to {output}/ (home.png, keypad.png, done.png, …)",
+              flush=True)
+    deadline = time.monotonic() + seconds if seconds else None
+    frames = app.pygame.time.Clock()
+    try:
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            app.step()
+            visitor.step()
+            frames.tick(30)
+    finally:
+        app.close()
+
+
+def run_demo(config_path: str, *, speed: float = 30.0, seconds: float = 0, seed: int | None = None,
+             output: str = "demo-output") -> int:
     base = load_config(config_path)
     workdir = Path(tempfile.mkdtemp(prefix="paihao-demo-"))
+    kiosk_output = Path(output).resolve() / "kiosk"
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
@@ -102,16 +123,18 @@ def run_demo(config_path: str, *, speed: float = 30.0, seconds: float = 0, seed:
         topics = Topics(config.site.id)
         print(f"paihao demo: {config.site.name}, {len(config.windows)} windows; broker 127.0.0.1:{broker.port}; "
               f"database {workdir / 'hall.db'}; hall clock x{speed:g}. Ctrl-C stops.", flush=True)
-        service = HallService(config, clock=SpeedClock(speed))
+        hall_clock = SpeedClock(speed)
+        service = HallService(config, clock=hall_clock)
         hall = threading.Thread(target=service.run, args=(stop,), name="hall", daemon=True)
         hall.start()
         watcher = BusClient("paihao-demo", broker.host, broker.port, reply_topic=topics.replies("paihao-demo"))
         watcher.subscribe(f"{topics.root}/events/#", EventPrinter(config))
         watcher.start()
-        simulator = Simulator(config, watcher, speed=speed, rng=random.Random(seed))
+        rng = random.Random(seed)
+        simulator = Simulator(config, watcher, speed=speed, rng=rng)
         traffic = threading.Thread(target=simulator.run, args=(stop,), name="simulator", daemon=True)
         traffic.start()
-        stop.wait(seconds or None)
+        run_kiosk_until(config, kiosk_output, rng, stop, seconds, hall_clock)
         stop.set()
         traffic.join(10)
         hall.join(10)
