@@ -56,8 +56,10 @@ class KioskApp:
         self.pygame = pygame
         pygame.display.init()  # not pygame.init(): a kiosk has no use for the sound card
         pygame.freetype.init()
-        size = (kiosk.screen.width, kiosk.screen.height)
         flags = pygame.FULLSCREEN if kiosk.screen.fullscreen and not windowed and not screenshots else 0
+        # Full screen: the panel's native size (0, 0), whatever the config guessed; the
+        # renderer lays out for any size. A window: the configured size.
+        size = (0, 0) if flags else (kiosk.screen.width, kiosk.screen.height)
         self.surface = pygame.display.set_mode(size, flags)
         pygame.display.set_caption(f"paihao kiosk {kiosk.id}")
         pygame.mouse.set_visible(not (flags & pygame.FULLSCREEN))
@@ -89,6 +91,7 @@ class KioskApp:
     def step(self) -> bool:
         """Handle input and results, redraw if the view changed; True if it was drawn."""
         pygame = self.pygame
+        drawn = False
         for event in pygame.event.get():
             if event.type == pygame.QUIT:
                 self._stop.set()
@@ -96,7 +99,14 @@ class KioskApp:
                 self.tap(int(event.x * self.surface.get_width()), int(event.y * self.surface.get_height()))
             elif event.type == pygame.MOUSEBUTTONUP and event.button == 1 and not getattr(event, "touch", False):
                 self.tap(*event.pos)  # a touch also arrives as a mouse event: taken once, above
+            else:
+                continue
+            drawn |= self._redraw()  # the next tap must hit the screen as it is now, not as it was
         self.flow.tick()
+        return self._redraw() or drawn
+
+    def _redraw(self) -> bool:
+        pygame = self.pygame
         view = self.flow.view()
         if view == self.view:
             return False

@@ -243,3 +243,19 @@ def test_a_request_id_from_the_kiosk_is_unique(hall, peer, kiosk):
     take_number(kiosk, dept="05", item="0501", phone=f"139{uuid.uuid4().int % 10**8:08d}")
     step_until(kiosk, lambda: kiosk.flow.screen == "done")
     assert numbers(hall.config) == ["02001", "05001"]
+
+
+def test_a_finger_on_the_touchscreen_counts_once(hall, kiosk, monkeypatch):
+    """SDL reports a touch as a FINGERUP and again as a mouse click marked touch: one tap."""
+    wait_hall_online(kiosk)
+    taps = []
+    monkeypatch.setattr(kiosk, "tap", lambda x, y: (taps.append((x, y)), KioskApp.tap(kiosk, x, y)))
+    x, y, w, h = kiosk.frame.targets["dept:06"]
+    width, height = kiosk.surface.get_size()
+    pygame = kiosk.pygame
+    fx, fy = (x + w / 2) / width, (y + h / 2) / height
+    pygame.event.post(pygame.event.Event(pygame.FINGERUP, x=fx, y=fy, dx=0.0, dy=0.0, touch_id=1, finger_id=0))
+    pygame.event.post(pygame.event.Event(pygame.MOUSEBUTTONUP, pos=(x + w // 2, y + h // 2), button=1, touch=True))
+    kiosk.step()
+    assert kiosk.flow.screen == "matters" and kiosk.flow.dept == "06"
+    assert len(taps) == 1
