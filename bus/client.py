@@ -111,8 +111,11 @@ class BusClient:
     def stop(self) -> None:
         """Disconnect cleanly (no Last Will) and stop the network thread."""
         self.connected.clear()  # first, so the disconnect is not reported as a loss
+        sock = self._client.socket()
         self._client.disconnect()
         self._client.loop_stop()
+        if sock is not None:
+            sock.close()  # paho leaves it open when the disconnect races a reconnect
         self.connected.clear()
         with self._pending_lock:
             for future in self._pending.values():

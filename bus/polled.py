@@ -93,4 +93,7 @@ class PolledBusClient(BusClient):
 
     def stop(self) -> None:
         self.connected.clear()
+        sock = self._client.socket()
         self._client.disconnect()  # with no network thread, sent at once
+        if sock is not None:
+            sock.close()

@@ -6,6 +6,7 @@ sleeping.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import threading
@@ -86,6 +87,13 @@ class Recorder:
     def payloads(self, topic: str) -> list[dict]:
         with self._cond:
             return [json.loads(m.payload) for m in self.messages if m.topic == topic]
+
+
+@pytest.fixture(autouse=True)
+def collect_garbage() -> Iterator[None]:
+    """An unclosed socket or file is reported by the test that leaked it, not by a later one."""
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
