@@ -44,6 +44,23 @@ def cmd_kiosk(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_display(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from display.app import run_display
+
+    screenshots = Path(args.screenshots) if args.screenshots else None
+    run_display(_load(args), args.id, window=args.window, screenshots=screenshots, windowed=args.windowed)
+    return 0
+
+
+def cmd_caller(args: argparse.Namespace) -> int:
+    from caller.app import run_caller
+
+    run_caller(_load(args), args.id, tty=args.tty, window=args.window)
+    return 0
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     print(
@@ -77,6 +94,23 @@ def build_parser() -> argparse.ArgumentParser:
     kiosk.add_argument("--windowed", action="store_true", help="a window instead of full screen")
     kiosk.add_argument("--screenshots", metavar="DIR", help="no display: write a PNG of every screen into DIR")
     kiosk.set_defaults(func=cmd_kiosk)
+
+    display = commands.add_parser("display", help="run the hall's LED wall or a window's screen, with voice calls")
+    display.add_argument("--config", required=True, help="hall config (TOML)")
+    display.add_argument("--id", required=True, help="this display's id in [[displays]]")
+    display.add_argument("--window", help="show the page for the screen above this window")
+    display.add_argument("--broker", type=_broker, help="HOST:PORT, overrides [mqtt]")
+    display.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+    display.add_argument("--screenshots", metavar="DIR", help="no display: keep a PNG of the screen in DIR")
+    display.set_defaults(func=cmd_display)
+
+    caller = commands.add_parser("caller", help="run the call-pads of one or several windows")
+    caller.add_argument("--config", required=True, help="hall config (TOML)")
+    caller.add_argument("--id", help="this pad's id in [[callers]] (needless if there is only one)")
+    caller.add_argument("--broker", type=_broker, help="HOST:PORT, overrides [mqtt]")
+    caller.add_argument("--tty", action="store_true", help="a soft-pad in this terminal instead of the hardware")
+    caller.add_argument("--window", help="with --tty: the window the keys go to first (Tab moves on)")
+    caller.set_defaults(func=cmd_caller)
 
     check = commands.add_parser("check-config", help="validate a config file without starting anything")
     check.add_argument("config")

@@ -25,6 +25,8 @@ from pydantic import (
 )
 
 from paihao.device_config import Kiosk, TicketText
+from paihao.device_config import CallerPad
+from paihao.device_config import Display
 from paihao.errors import ConfigError
 
 ID_PATTERN = r"^[a-z0-9_-]{1,32}$"
@@ -194,6 +196,8 @@ class HallConfig(Section):
     clerks: list[Clerk] = Field(min_length=1)
     ticket: TicketText = TicketText()
     kiosks: list[Kiosk] = Field(default_factory=list)
+    callers: list[CallerPad] = Field(default_factory=list)
+    displays: list[Display] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> HallConfig:
@@ -203,6 +207,8 @@ class HallConfig(Section):
             ("windows", [w.id for w in self.windows]),
             ("clerks", [c.id for c in self.clerks]),
             ("kiosks", [k.id for k in self.kiosks]),
+            ("callers", [c.id for c in self.callers]),
+            ("displays", [d.id for d in self.displays]),
         ):
             seen: set[str] = set()
             for key in keys:
@@ -217,6 +223,13 @@ class HallConfig(Section):
             for dept in window.depts:
                 if dept not in codes:
                     raise ValueError(f"windows: {window.id!r} names unknown department {dept!r}")
+        padded: dict[str, str] = {}
+        for pad in self.callers:  # a window answers to one pad: two would call over each other
+            for entry in pad.windows:
+                if entry.window not in {w.id for w in self.windows}:
+                    raise ValueError(f"callers: {pad.id!r} names unknown window {entry.window!r}")
+                if padded.setdefault(entry.window, pad.id) != pad.id:
+                    raise ValueError(f"callers: window {entry.window!r} is on {padded[entry.window]!r} and {pad.id!r}")
         served = {d for w in self.windows for d in w.depts}
         with_items = {i.dept for i in self.items}
         for dept in sorted(codes):
@@ -241,6 +254,12 @@ class HallConfig(Section):
 
     def kiosk(self, kiosk_id: str) -> Kiosk | None:
         return next((k for k in self.kiosks if k.id == kiosk_id), None)
+
+    def caller(self, pad_id: str) -> CallerPad | None:
+        return next((c for c in self.callers if c.id == pad_id), None)
+
+    def display(self, display_id: str) -> Display | None:
+        return next((d for d in self.displays if d.id == display_id), None)
 
     def window_floor(self, window: Window) -> int:
         if window.floor is not None:

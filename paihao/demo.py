@@ -24,6 +24,8 @@ from bus.client import BusClient, Message
 from bus.topics import Topics
 from hall.service import HallService
 from paihao.config import HallConfig, Mqtt, Storage, load_config
+from caller.simulated import simulated_clerks
+from display.demo import start_demo_display
 from paihao.demo_kiosk import start_demo_kiosk
 from paihao.simulator import Simulator
 
@@ -88,33 +90,37 @@ class EventPrinter:
         return f"{code} {dept.name}" if dept else code
 
 
-def run_kiosk_until(config: HallConfig, output: Path, rng: random.Random, stop: threading.Event,
-                    seconds: float, clock: SpeedClock) -> None:
-    """The kiosk's loop, in the main thread as SDL wants, until ``stop`` or ``seconds``."""
-    app, visitor = start_demo_kiosk(config, output, rng, clock)
-    if app.screenshots:
-        print(f"kiosk k1: no display, so its screens are written to {output}/ (home.png, keypad.png, done.png, …)",
+def run_devices_until(config: HallConfig, output: Path, rng: random.Random, stop: threading.Event,
+                      seconds: float, clock: SpeedClock) -> None:
+    """The kiosk and the wall, in the main thread as SDL wants, until ``stop`` or ``seconds``."""
+    kiosk, visitor = start_demo_kiosk(config, output / "kiosk", rng, clock)
+    wall = start_demo_display(config, output / "display", clock)
+    if kiosk.screenshots:
+        print(f"no display: the kiosk's screens are written to {output}/kiosk/ (home.png, keypad.png, done.png, …)",
               flush=True)
+    print(f"the hall's LED wall is written to {output}/display/wall1.png (refreshed on every call)", flush=True)
     deadline = time.monotonic() + seconds if seconds else None
-    frames = app.pygame.time.Clock()
+    frames = kiosk.pygame.time.Clock()
     try:
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
-            app.step()
+            kiosk.step()
             visitor.step()
+            wall.step()
             frames.tick(30)
     finally:
-        app.close()
+        wall.close()
+        kiosk.close()
 
 
 def run_demo(config_path: str, *, speed: float = 30.0, seconds: float = 0, seed: int | None = None,
              output: str = "demo-output") -> int:
     base = load_config(config_path)
     workdir = Path(tempfile.mkdtemp(prefix="paihao-demo-"))
-    kiosk_output = Path(output).resolve() / "kiosk"
+    devices_output = Path(output).resolve()
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    for noisy in ("hall", "bus"):
+    for noisy in ("hall", "bus", "caller", "kiosk", "display"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     with LocalBroker() as broker:
         config = base.model_copy(
@@ -131,11 +137,13 @@ def run_demo(config_path: str, *, speed: float = 30.0, seconds: float = 0, seed:
         watcher.subscribe(f"{topics.root}/events/#", EventPrinter(config))
         watcher.start()
         rng = random.Random(seed)
-        simulator = Simulator(config, watcher, speed=speed, rng=rng)
+        # Citizens at the kiosks come from the simulator; the clerks press real call-pads.
+        simulator = Simulator(config, watcher, speed=speed, rng=rng, clerks=False)
         traffic = threading.Thread(target=simulator.run, args=(stop,), name="simulator", daemon=True)
         traffic.start()
-        run_kiosk_until(config, kiosk_output, rng, stop, seconds, hall_clock)
-        stop.set()
+        with simulated_clerks(config, speed=speed, rng=random.Random(rng.random()), now=hall_clock):
+            run_devices_until(config, devices_output, rng, stop, seconds, hall_clock)
+            stop.set()
         traffic.join(10)
         hall.join(10)
         watcher.stop()

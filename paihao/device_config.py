@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 ID_PATTERN = r"^[a-z0-9_-]{1,32}$"
 DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
@@ -75,3 +75,120 @@ class Kiosk(Section):
 
 class TicketText(Section):
     notice: str = Field("请留意叫号，过号请到窗口重新排队", max_length=60, description="one line printed on every ticket")
+
+
+# --- displays (issue 5): the LED wall and the small screens above windows ----------------------
+
+VoiceEngine = Literal["espeak", "clips", "fake", "off"]
+
+
+class Voice(Section):
+    """How a display announces calls. One display per hall speaks; the others say engine = "off"."""
+
+    engine: VoiceEngine = Field("espeak", description='espeak-ng (Debian\'s, offline), "clips" (recorded WAVs '
+                                                      'concatenated), "fake" (records the text; tests, demo) or "off"')
+    volume: int = Field(80, ge=0, le=100, description="percent of full scale")
+    clips_dir: str | None = Field(None, description='engine "clips": a folder of WAVs named after what they say, '
+                                                    'e.g. 请.wav, 号.wav, 号窗口.wav, 零.wav … 九.wav, 十.wav, chime.wav')
+    chime: bool = Field(True, description="a two-tone chime before each announcement")
+
+    @model_validator(mode="after")
+    def _clips_need_a_folder(self) -> Voice:
+        if self.engine == "clips" and not self.clips_dir:
+            raise ValueError('engine "clips" needs clips_dir')
+        return self
+
+
+class Display(Section):
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    size: tuple[Annotated[int, Field(ge=64, le=7680)], Annotated[int, Field(ge=32, le=4320)]] = Field(
+        (1920, 1080), description="canvas in pixels, drawn 1:1 (an LED wall's native size, e.g. [384, 192])")
+    layout: Literal["wall", "calls"] = Field("wall", description='"wall": everything; "calls": calls and queues only')
+    theme: Literal["led", "contrast"] = Field("led", description='"led": pure red, green, yellow on black; '
+                                                                 '"contrast": white and badges, for LCD panels')
+    window: Annotated[str, Field(pattern=ID_PATTERN)] | None = Field(
+        None, description="show the page for the small screen above this window instead of the wall")
+    fullscreen: bool = True
+    font: str = Field(DEFAULT_FONT, description="a TrueType/OpenType file or collection with Chinese glyphs")
+    voice: Voice = Voice()
+    notice: str = Field("", max_length=300, description="scrolls along the bottom of the wall")
+    fps: int = Field(30, ge=1, le=60)
+    flash_s: float = Field(5.0, ge=0, le=30, description="a new call flashes this long")
+    call_min_s: float = Field(3.0, ge=3, le=30, description="each call stays in the banner at least this long")
+    page_s: float = Field(6.0, ge=2, le=60, description="lists longer than their box turn a page this often")
+    state_file: str | None = Field(None, description="remembers the last announced call and today's card tally "
+                                                     "across restarts; default ~/.local/state/paihao/display-<id>.json")
+
+
+# --- call-pads (issue 4): a window's buttons, LEDs, buzzer, keypad and LCD ----------------------
+
+GpioPin = Annotated[int, Field(ge=0, le=27, description="BCM GPIO number (GPIO17 is 17, header pin 11)")]
+
+
+class PadButtons(Section):
+    """Push buttons between the GPIO and ground (the internal pull-up is used)."""
+
+    next: GpioPin | None = Field(None, description="呼叫 call the next citizen; held hold_s: 转办 transfer")
+    recall: GpioPin | None = Field(None, description="重呼 call again")
+    skip: GpioPin | None = Field(None, description="过号 the citizen did not come")
+    complete: GpioPin | None = Field(None, description="办结 done")
+    accept: GpioPin | None = Field(None, description="受理 a promised matter taken in")
+    pause: GpioPin | None = Field(None, description="暂停 pause, or resume when paused")
+
+
+class PadLeds(Section):
+    green: GpioPin | None = Field(None, description="serving a citizen")
+    amber: GpioPin | None = Field(None, description="paused")
+    red: GpioPin | None = Field(None, description="blinks: not connected, or the last command failed")
+
+
+class PadLcd(Section):
+    type: Literal["i2c", "fake"] = Field("i2c", description='"fake" records its text (tests, demo)')
+    address: int = Field(0x27, ge=0x03, le=0x77, description="I2C address (i2cdetect -y 1): often 0x27 or 0x3f")
+    port: int = Field(1, ge=0, le=20, description="the I2C bus, /dev/i2c-N")
+    expander: Literal["PCF8574", "MCP23008"] = Field("PCF8574", description="the I2C backpack's chip")
+
+
+class PadWindow(Section):
+    window: Annotated[str, Field(pattern=ID_PATTERN)] = Field(description="the window's id in [[windows]]")
+    pins: PadButtons = PadButtons()
+    leds: PadLeds = PadLeds()
+    buzzer: GpioPin | None = Field(None, description="an active buzzer: one beep ok, two beeps refused")
+    keypad: str | None = Field(None, description='a USB keypad: "/dev/input/by-id/…-event-kbd", or "fake"')
+    lcd: PadLcd | None = Field(None, description="a 16x2 character LCD on I2C")
+
+    def pins_used(self) -> list[tuple[str, int]]:
+        used = [(f"pins.{k}", v) for k, v in self.pins.model_dump().items() if v is not None]
+        used += [(f"leds.{k}", v) for k, v in self.leds.model_dump().items() if v is not None]
+        return used + ([("buzzer", self.buzzer)] if self.buzzer is not None else [])
+
+
+class CallerPad(Section):
+    """One Pi serving the call-pads of one or several windows: ``paihao caller --id ID``."""
+
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    windows: list[PadWindow] = Field(min_length=1)
+    gpio: Literal["auto", "mock"] = Field("auto", description='"mock": gpiozero\'s MockFactory (laptop, demo)')
+    bounce_s: float = Field(0.05, ge=0, le=1, description="button debounce time")
+    hold_s: float = Field(2.0, ge=0.2, le=10, description="next (or + on the keypad) held this long: transfer")
+    repeat_s: float = Field(0.4, ge=0, le=2, description="the same key again within this is a double press, ignored")
+    reply_timeout_s: float = Field(1.5, gt=0, le=30, description="wait this long for the hall, then ask again")
+    attempts: int = Field(3, ge=1, le=10, description="asks at most this often (same request_id), then reports")
+    state_file: str | None = Field(None, description="keeps the clerks logged in across restarts; relative to "
+                                                     "the db's folder; default caller-<id>.json there")
+
+    @model_validator(mode="after")
+    def _distinct(self) -> CallerPad:
+        seen: dict[object, str] = {}
+        for n, entry in enumerate(self.windows):
+            things: list[tuple[str, object]] = [("window", ("window", entry.window))]
+            things += [(name, ("pin", pin)) for name, pin in entry.pins_used()]
+            if entry.keypad and entry.keypad != "fake":
+                things.append(("keypad", ("keypad", entry.keypad)))
+            if entry.lcd and entry.lcd.type == "i2c":
+                things.append(("lcd", ("lcd", entry.lcd.port, entry.lcd.address)))
+            for where, key in things:
+                if key in seen:
+                    raise ValueError(f"windows[{n}].{where}: {key[-1]!r} is already used by {seen[key]}")
+                seen[key] = f"windows[{n}].{where}"
+        return self

@@ -24,13 +24,16 @@ log = logging.getLogger(__name__)
 
 
 class Simulator:
-    """A hall's day at ``speed`` times real time: tickets arrive, clerks call and serve.
+    """A hall's day at ``speed`` times real time: tickets arrive, clerks call and serve
+    (unless the demo's call-pads do, see ``clerks``).
 
     Some services run long on purpose, so yellow and red cards appear.
     """
 
-    def __init__(self, config: HallConfig, bus: BusClient, *, speed: float, rng: random.Random) -> None:
+    def __init__(self, config: HallConfig, bus: BusClient, *, speed: float, rng: random.Random,
+                 clerks: bool = True) -> None:
         self.config, self.bus, self.speed, self.rng = config, bus, speed, rng
+        self.clerks = clerks  # False: real call-pads (caller.simulated) serve the windows
         self.topics = Topics(config.site.id)
         self._agenda: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()
@@ -41,7 +44,7 @@ class Simulator:
         heapq.heappush(self._agenda, (time.monotonic() + sim_seconds / self.speed, next(self._order), action))
 
     def run(self, stop: threading.Event) -> None:
-        clerks = iter(self.config.clerks)
+        clerks = iter(self.config.clerks if self.clerks else ())
         for window in self.config.windows:
             clerk = next(clerks, None)
             if clerk:

@@ -145,8 +145,8 @@ def test_a_printer_that_cannot_print_takes_no_number(hall, peer, kiosk, printer,
     assert kiosk.flow.screen == "message"
     assert any(title in t.text for t in kiosk.frame.texts)
     assert numbers(hall.config) == []
-    status = peer.heard.latest(peer.topics.device_status("kiosks", "k1"))
-    assert status["printer"] == fault
+    topic = peer.topics.device_status("kiosks", "k1")
+    peer.heard.wait_for(lambda m: m.topic == topic and json.loads(m.payload)["printer"] == fault)
 
 
 def test_paper_low_prints_and_warns(hall, peer, kiosk, printer):

@@ -1,0 +1,167 @@
+"""From what the display knows (a Snapshot), the banner and the time, to the
+model of every region (display/views.py). Pure: the same inputs give equal
+models, which is what lets the renderer skip the regions that did not change."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from display.calls import Banner
+from display.hallstate import Snapshot
+from display.speech import banner_parts
+from display.ui.layout import Layout
+from display.views import (
+    BannerModel,
+    CardRow,
+    CardsModel,
+    HeaderModel,
+    PanelModel,
+    RecentModel,
+    StripModel,
+    TallyModel,
+    TickerModel,
+    View,
+    WaitingModel,
+    WindowHeadModel,
+    WindowNumberModel,
+    WindowStatusModel,
+)
+from paihao.config import HallConfig
+from paihao.device_config import Display
+
+WEEKDAYS = "一二三四五六日"
+PLACEHOLDER = "请留意叫号"
+STATES = {"paused": "暂停服务", "closed": "未开放"}
+
+
+def overdue_text(seconds: int) -> str:
+    """Short, for a narrow column: minutes while under 1000, then hours, then days."""
+    minutes = max(1, seconds // 60)
+    if minutes < 1000:
+        return f"超{minutes}分"
+    if minutes < 24 * 60:
+        return f"超{minutes // 60}时"
+    return f"超{minutes // 1440}天"
+
+
+def _pages(rows: list, per_page: int, mono: float, page_s: float) -> tuple[list, int, int]:
+    per_page = max(1, per_page)
+    pages = max(1, -(-len(rows) // per_page))
+    page = int(mono / page_s) % pages
+    return rows[page * per_page:(page + 1) * per_page], page, pages
+
+
+class ScreenBuilder:
+    def __init__(self, config: HallConfig, display: Display, layout: Layout,
+                 measure: Callable[[str, int], int], window: str | None = None) -> None:
+        self.config, self.display, self.layout, self.measure = config, display, layout, measure
+        self.window = window
+        self.notice = display.notice or config.ticket.notice
+        ticker = layout.regions.get("ticker")
+        # Scroll about three text heights a second, in whole pixels (no shimmer on an LED wall).
+        self._scroll_px_s = 3 * ticker.size if ticker else 0
+        self._notice_fits = ticker is None or measure(self.notice, ticker.size) <= ticker.rect[2]
+
+    # -- names, from the retained state where it has them, else the config ------------
+    def window_label(self, snap: Snapshot, window_id: str) -> str:
+        known = snap.windows.get(window_id)
+        configured = self.config.window(window_id)
+        return (known.name if known else None) or (configured.name if configured else None) or f"{window_id}号窗口"
+
+    def short_window(self, snap: Snapshot, window_id: str) -> str:
+        """'5号窗' for '5号窗口', in the cards' narrow column."""
+        label = self.window_label(snap, window_id)
+        return label[:-1] if label.endswith("号窗口") else label
+
+    def dept_name(self, snap: Snapshot, code: str) -> str:
+        dept = self.config.department(code)
+        return dept.name if dept else next((q.name for q in snap.queues if q.dept == code), code)
+
+    # -- the wall ------------------------------------------------------------------------
+    def wall(self, snap: Snapshot, banner: Banner, now: datetime, mono: float, connected: bool) -> View:
+        regions = self.layout.regions
+        view: View = {"header": self._header(now), "banner": self._banner(snap, banner, mono),
+                      "recent": RecentModel(tuple((c.ticket, self.window_label(snap, c.window))
+                                                  for c in snap.recent[: regions["recent"].rows()]))}
+        if "waiting" in regions:
+            view["waiting"] = self._waiting(snap, regions["waiting"].rows(), mono)
+        if "cards" in regions:
+            view["cards"] = self._cards(snap, regions["cards"].rows(), mono)
+        if "tally" in regions:
+            view["tally"] = self._tally(snap, regions["tally"].rows(), mono)
+        if "panel" in regions:
+            view["panel"] = self._panel(snap, regions["panel"].rows(), mono)
+        if "ticker" in regions:
+            offset = 0 if self._notice_fits else int(mono * self._scroll_px_s)
+            view["ticker"] = TickerModel(self.notice, offset)
+        view["strip"] = None if connected and snap.hall_online else StripModel()
+        return view
+
+    def _header(self, now: datetime) -> HeaderModel:
+        local = now.astimezone(self.config.tz)
+        return HeaderModel(self.config.site.name, f"{local.month}月{local.day}日 星期{WEEKDAYS[local.weekday()]}",
+                           local.strftime("%H:%M:%S"))
+
+    def _banner(self, snap: Snapshot, banner: Banner, mono: float) -> BannerModel:
+        call = banner.current
+        if call is None:
+            return BannerModel((PLACEHOLDER,))
+        known = snap.windows.get(call.window)
+        return BannerModel(banner_parts(call.ticket, call.window, known.name if known else None), banner.flash(mono))
+
+    def _waiting(self, snap: Snapshot, per_page: int, mono: float) -> WaitingModel:
+        waiting = {q.dept: q.waiting for q in snap.queues}
+        rows = [(d.name, str(waiting[d.code]) if d.code in waiting else "–") for d in self.config.departments]
+        shown, page, pages = _pages(rows, per_page, mono, self.display.page_s)
+        return WaitingModel(tuple(shown), page, pages)
+
+    def _cards(self, snap: Snapshot, per_page: int, mono: float) -> CardsModel:
+        rows = []
+        for card in snap.cards:  # red first: the list is sorted so when parsed
+            clerk = self.config.clerk(card.clerk) if card.clerk else None
+            ref = card.ref.rsplit("-", 1)[-1] if card.is_case else card.ref
+            rows.append(CardRow(card.level, ref, self.dept_name(snap, card.dept),
+                                self.short_window(snap, card.window) if card.window else "",
+                                clerk.name if clerk else (card.clerk or ""), overdue_text(card.overdue_s)))
+        shown, page, pages = _pages(rows, per_page, mono, self.display.page_s)
+        reds = sum(1 for c in snap.cards if c.level == "red")
+        return CardsModel(tuple(shown), reds, len(snap.cards) - reds, page, pages)
+
+    def _tally(self, snap: Snapshot, per_page: int, mono: float) -> TallyModel:
+        counts = sorted(snap.tally.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
+        rows = [(self.dept_name(snap, dept), yellow, red) for dept, (yellow, red) in counts]
+        shown, page, pages = _pages(rows, per_page - (1 if snap.tally_note else 0), mono, self.display.page_s)
+        return TallyModel(tuple(shown), snap.tally_note, page, pages)
+
+    def _panel(self, snap: Snapshot, per_page: int, mono: float) -> PanelModel:
+        """Waiting, cards and tally take turns, a page at a time; cards first when there are any."""
+        turns: list[tuple[str, int]] = []
+        for kind in ("cards", "waiting", "tally"):
+            model = getattr(self, f"_{kind}")(snap, per_page, 0.0)
+            turns += [(kind, page) for page in range(model.pages)]
+        kind, page = turns[int(mono / self.display.page_s) % len(turns)]
+        return PanelModel(getattr(self, f"_{kind}")(snap, per_page, page * self.display.page_s + 0.001))
+
+    # -- the screen above one window ---------------------------------------------------------
+    def window_page(self, snap: Snapshot, banner: Banner, mono: float, connected: bool) -> View:
+        window_id = self.window or ""
+        state = snap.windows.get(window_id)
+        name = self.window_label(snap, window_id)
+        if state is None:
+            head, number, status = WindowHeadModel(name, "", "none"), WindowNumberModel(PLACEHOLDER, False), \
+                WindowStatusModel("", "none")
+        else:
+            card = state.card if state.ticket else "none"
+            head = WindowHeadModel(name, state.clerk_name or "", card)
+            if state.ticket:
+                flash = banner.flash(mono) if banner.current and banner.current.ticket == state.ticket else None
+                number = WindowNumberModel(state.ticket, True, flash)
+                label = {"yellow": "黄牌 超时", "red": "红牌 超时"}.get(card, "正在办理")
+                status = WindowStatusModel(f"{label} · {self.dept_name(snap, state.dept or '')}", card)
+            else:
+                text = STATES.get(state.status, "等候叫号")
+                number = WindowNumberModel(text, False)
+                status = WindowStatusModel("请到其他窗口办理" if state.status != "open" else "请取号等候", "none")
+        strip = None if connected and snap.hall_online else StripModel()
+        return {"whead": head, "wnumber": number, "wstatus": status, "strip": strip}

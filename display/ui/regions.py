@@ -1,0 +1,194 @@
+"""One function per kind of region: (painter, region, theme, model) -> drawn.
+
+Each starts from a cleared region (the renderer fills it) and draws only
+inside it. Lists show one page; the page number is in the title.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from display.ui.layout import Region
+from display.ui.paint import Painter
+from display.ui.theme import BLACK, WHITE, Theme
+from display.views import (
+    BannerModel,
+    CardRow,
+    CardsModel,
+    HeaderModel,
+    PanelModel,
+    RecentModel,
+    StripModel,
+    TallyModel,
+    TickerModel,
+    WaitingModel,
+)
+
+Box = tuple[int, int, int, int]
+
+
+def _pad(region: Region) -> int:
+    return max(2, region.rect[3] // 8) if region.row == 0 else max(2, region.row // 6)
+
+
+def draw_header(p: Painter, r: Region, t: Theme, m: HeaderModel) -> None:
+    x, y, w, h = r.rect
+    pad = max(2, r.size // 3)
+    clock_w = p.fonts.width(m.clock, r.size)
+    site_w = p.fonts.width(m.site, r.size)
+    date_w = p.fonts.width(m.date + "  ", r.size)
+    p.line(m.clock, (x + w - pad - clock_w - 2, y, clock_w + 2, h), r.size, t.clock, role="clock")
+    right = w - 2 * pad - clock_w - 2
+    if site_w + date_w + pad * 2 <= right:
+        p.line(m.date, (x + w - pad - clock_w - date_w - 2, y, date_w, h), r.size, t.clock, role="date")
+        right -= date_w
+    p.line(m.site, (x + pad, y, right - pad, h), r.size, t.title, role="site")
+
+
+def draw_banner(p: Painter, r: Region, t: Theme, m: BannerModel) -> None:
+    x, y, w, h = r.rect
+    pad = max(4, r.size // 6)
+    box = (x + pad, y, w - 2 * pad, h)
+    if m.flash == 1:
+        p.fill(r.rect, t.flash_bg)
+    if len(m.parts) == 1:
+        p.line(m.parts[0], box, r.size, t.title if m.flash is None else t.flash_fg, align="center", role="banner")
+        return
+    colours = [t.text, t.number, t.text, t.number, t.text]
+    if m.flash == 1:
+        colours = [t.flash_fg] * 5
+    spaced = [m.parts[0] + " ", m.parts[1], " " + m.parts[2] + " ", m.parts[3], m.parts[4]]
+    roles = ["banner", "banner-ticket", "banner", "banner-window", "banner"]
+    p.segments(list(zip(spaced, colours, roles, strict=False)), box, r.size, align="center")
+
+
+def _title(p: Painter, r: Region, t: Theme, text: str, right: str = "", right_colour=None) -> tuple[int, int]:
+    """The region's title row; returns (x, y) where its rows start."""
+    x, y, w, _ = r.rect
+    if right:
+        rw = p.fonts.width(right, r.size) + 2
+        p.line(right, (x + w - rw, y, rw, r.title), r.size, right_colour or t.title, role="title")
+        w -= rw + r.size // 2
+    p.line(text, (x, y, w, r.title), r.size, t.title, role="title")
+    if t.rule:
+        p.fill((x, y + r.title - 1, r.rect[2], 1), t.rule)
+    return x, y + r.title
+
+
+def _page(page: int, pages: int) -> str:
+    return f"{page + 1}/{pages}" if pages > 1 else ""
+
+
+def _cells(p: Painter, r: Region, y: int, cells: list[tuple[float | int, str, tuple, str, str]]) -> None:
+    """One row of cells: (share of the width, or pixels if an int; text, colour, align, role)."""
+    x, _, w, _ = r.rect
+    gap = max(2, r.size // 4)
+    for share, text, colour, align, role in cells:
+        cw = share if isinstance(share, int) else round(w * share)
+        if text:
+            # one size down a column: a long name is cut with …, not shrunk below its neighbours
+            p.line(text, (x, y, cw - gap, r.row), r.size, colour, align=align, role=role, min_size=r.size)
+        x += cw
+
+
+def draw_recent(p: Painter, r: Region, t: Theme, m: RecentModel) -> None:
+    _, y = _title(p, r, t, "最近叫号")
+    for ticket, window in m.rows[: r.rows()]:
+        _cells(p, r, y, [(0.4, ticket, t.number, "left", "ticket"), (0.6, window, t.text, "left", "window")])
+        y += r.row
+
+
+def draw_waiting(p: Painter, r: Region, t: Theme, m: WaitingModel) -> None:
+    _, y = _title(p, r, t, "等候人数", _page(m.page, m.pages))
+    for name, waiting in m.rows:
+        _cells(p, r, y, [(0.74, name, t.text, "left", "dept"), (0.26, waiting, t.number, "right", "count")])
+        y += r.row
+
+
+def _badge(p: Painter, r: Region, t: Theme, row: CardRow, y: int, width: int) -> None:
+    colour = t.red if row.level == "red" else t.yellow
+    label = "红" if row.level == "red" else "黄"
+    x = r.rect[0]
+    if t.badges:
+        badge = p.fonts.width(label, r.size) + max(2, r.size // 8) * 2
+        p.fill((x, y + 1, badge, r.row - 2), colour)
+        p.line(label, (x, y, badge, r.row), r.size, WHITE if row.level == "red" else BLACK,
+               align="center", role="level")
+    else:
+        p.line(label, (x, y, width, r.row), r.size, colour, role="level")
+
+
+def _card_columns(p: Painter, r: Region, rows: tuple[CardRow, ...]) -> list[int]:
+    """Widths of level, number, department, window, clerk, overdue: each as wide as its widest
+    text on this page, the department gets what is left. When that is too little, the clerk
+    and then the window make way: the department is what the wall is for."""
+    gap = max(4, r.size // 3)
+    level = p.fonts.width("红", r.size) + max(2, r.size // 8) * 2 + gap
+    ref, window, clerk, over = (max(p.fonts.width(getattr(row, f), r.size) for row in rows) + gap
+                                for f in ("ref", "window", "clerk", "over"))
+    dept = r.rect[2] - level - ref - window - clerk - over
+    if dept < 4 * r.size:
+        dept, clerk = dept + clerk, 0
+    if dept < 4 * r.size:
+        dept, window = dept + window, 0
+    return [level, ref, max(0, dept), window, clerk, over]
+
+
+def draw_cards(p: Painter, r: Region, t: Theme, m: CardsModel) -> None:
+    counts = f"红{m.reds} 黄{m.yellows}" + (f" {_page(m.page, m.pages)}" if m.pages > 1 else "")
+    _, y = _title(p, r, t, "超时警示", counts if m.rows else "")
+    if not m.rows:
+        p.line("暂无超时", (r.rect[0], y, r.rect[2], r.row), r.size, t.ok, role="none")
+        return
+    widths = _card_columns(p, r, m.rows)
+    shares = widths
+    for row in m.rows:
+        ink = t.text if t.badges else (t.red if row.level == "red" else t.yellow)
+        _badge(p, r, t, row, y, widths[0])
+        cells = [(shares[0], "", ink, "left", ""), (shares[1], row.ref, t.number if t.badges else ink, "left", "ticket"),
+                 (shares[2], row.dept, ink, "left", "dept"), (shares[3], row.window if widths[3] else "", ink, "left", "window"),
+                 (shares[4], row.clerk if widths[4] else "", ink, "left", "clerk"),
+                 (shares[5], row.over, ink, "right", "over")]
+        _cells(p, r, y, cells)
+        y += r.row
+
+
+def draw_tally(p: Painter, r: Region, t: Theme, m: TallyModel) -> None:
+    x, y = _title(p, r, t, "今日黄/红牌", _page(m.page, m.pages))
+    rows = r.rows() - (1 if m.note else 0)
+    if not m.rows:
+        p.line("今日无超时", (x, y, r.rect[2], r.row), r.size, t.ok, role="none")
+    for name, yellow, red in m.rows[:rows]:
+        _cells(p, r, y, [(0.6, name, t.text, "left", "dept"), (0.2, str(yellow), t.yellow, "right", "yellow"),
+                         (0.2, str(red), t.red, "right", "red")])
+        y += r.row
+    if m.note:
+        bottom = r.rect[1] + r.title + r.rows() * r.row - r.row
+        p.line(m.note, (x, bottom, r.rect[2], r.row), r.size, t.title, role="note")
+
+
+def draw_panel(p: Painter, r: Region, t: Theme, m: PanelModel) -> None:
+    DRAWERS[type(m.inner)](p, r, t, m.inner)
+
+
+def draw_ticker(p: Painter, r: Region, t: Theme, m: TickerModel) -> None:
+    x, y, w, h = r.rect
+    width = p.fonts.width(m.text, r.size)
+    if width <= w:
+        p.line(m.text, r.rect, r.size, t.title, align="center", role="notice")
+        return
+    gap = w // 3
+    start = x + w - m.offset % (width + gap + w)  # enters from the right, leaves to the left, again
+    p.line(m.text, (start, y, width + 2, h), r.size, t.title, role="notice")
+
+
+def draw_strip(p: Painter, r: Region, t: Theme, m: StripModel) -> None:
+    p.fill(r.rect, t.strip_bg)
+    p.line(m.text, r.rect, r.size, t.strip_fg, align="center", role="strip")
+
+
+DRAWERS: dict[type, Callable] = {
+    HeaderModel: draw_header, BannerModel: draw_banner, RecentModel: draw_recent, WaitingModel: draw_waiting,
+    CardsModel: draw_cards, TallyModel: draw_tally, PanelModel: draw_panel, TickerModel: draw_ticker,
+    StripModel: draw_strip,
+}

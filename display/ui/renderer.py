@@ -1,0 +1,84 @@
+"""Draws a screen's regions, each only when its model changed, and says which
+rectangles of the screen changed (for ``pygame.display.update``).
+
+The reconnecting strip is drawn over the header, so the last known calls,
+queues and cards stay in view beneath it; when it comes or goes, the header
+is drawn again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pygame
+
+from display.ui.layout import Layout, Region
+from display.ui.paint import DisplayFonts, Drawn, Painter
+from display.ui.regions import DRAWERS
+from display.ui.theme import Theme
+from display.ui.window_page import WINDOW_DRAWERS
+from display.views import StripModel, View
+
+_MISSING = object()
+ALL_DRAWERS = {**DRAWERS, **WINDOW_DRAWERS}
+
+
+@dataclass
+class Frame:
+    """What is on the screen now: every visible text and the regions' rectangles (for tests)."""
+
+    texts: list[Drawn] = field(default_factory=list)
+    regions: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+
+    def text(self, role: str) -> list[str]:
+        return [d.text for d in self.texts if d.role == role]
+
+
+class Renderer:
+    def __init__(self, surface: pygame.Surface, fonts: DisplayFonts, layout: Layout, theme: Theme) -> None:
+        self.surface, self.fonts, self.layout, self.theme = surface, fonts, layout, theme
+        self.under_strip = "header" if "header" in layout.regions else next(iter(layout.regions))
+        self._last: dict[str, object] = {}
+        self._texts: dict[str, list[Drawn]] = {}
+        self.surface.fill(theme.bg)
+
+    def invalidate(self) -> None:
+        """Draw everything again on the next ``draw``."""
+        self._last.clear()
+        self.surface.fill(self.theme.bg)
+
+    def draw(self, view: View) -> list[pygame.Rect]:
+        """Draw what changed; returns the rectangles to update on the screen."""
+        dirty: list[pygame.Rect] = []
+        strip = view.get("strip")
+        strip_changed = strip != self._last.get("strip", _MISSING)
+        for name, region in self.layout.regions.items():
+            model = view.get(name)
+            if model is None:
+                continue
+            if model == self._last.get(name, _MISSING) and not (strip_changed and name == self.under_strip):
+                continue
+            self._draw(name, region, model)
+            dirty.append(pygame.Rect(region.rect))
+        under = self.layout.regions[self.under_strip]
+        if isinstance(strip, StripModel) and (strip_changed or pygame.Rect(under.rect) in dirty):
+            self._draw("strip", under, strip)
+            dirty.append(pygame.Rect(under.rect))
+        elif strip is None:
+            self._texts.pop("strip", None)
+        self._last["strip"] = strip
+        return dirty
+
+    def _draw(self, name: str, region: Region, model: object) -> None:
+        painter = Painter(self.surface, self.fonts, name, region.rect, self.layout.pixel_exact)
+        if name != "strip":
+            painter.fill(region.rect, self.theme.bg)
+            self._last[name] = model
+        ALL_DRAWERS[type(model)](painter, region, self.theme, model)
+        self._texts[name] = painter.texts
+
+    def frame(self) -> Frame:
+        hidden = self.under_strip if "strip" in self._texts else None
+        texts = [d for name, drawn in self._texts.items() if name != hidden for d in drawn]
+        regions = {name: r.rect for name, r in self.layout.regions.items()}
+        return Frame(texts, regions)

@@ -1,0 +1,280 @@
+"""The real display — pygame on SDL's dummy driver, the fake voice that ships in the
+package — on a real mosquitto, fed recorded protocol messages by a Peer or the real
+controller. Screens are kept as PNGs under artefacts/display-app/."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from datetime import timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bus.broker import LocalBroker
+from bus.topics import Topics
+from display.app import DisplayApp
+from display.voice.announcer import SilentPlayer
+from display.voice.engines import FakeEngine
+from paihao.config import load_config
+from paihao.errors import ConfigError
+from tests.conftest import Peer, write_config
+
+ARTEFACTS = Path(__file__).resolve().parents[2] / "artefacts" / "display-app"
+
+
+class Monotonic:
+    """The display's frame clock, moved by the test (banner turns, flashing)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def mono() -> Monotonic:
+    return Monotonic()
+
+
+@pytest.fixture
+def make_wall(request, clock, mono, tmp_path):
+    apps: list[DisplayApp] = []
+
+    def make(config, *, engine: FakeEngine | None = None, **options) -> DisplayApp:
+        options.setdefault("state_path", tmp_path / "wall1.json")
+        app = DisplayApp(config, "wall1", screenshots=ARTEFACTS / request.node.name, now=clock, monotonic=mono,
+                         engine=engine or FakeEngine(), player=SilentPlayer(), **options)
+        apps.append(app)
+        return app.start()
+
+    yield make
+    for app in apps:
+        app.close()
+
+
+def step_until(app: DisplayApp, condition, timeout: float = 10.0) -> None:
+    """Run the display's loop until ``condition()``, woken by the messages it receives."""
+    deadline = time.monotonic() + timeout
+    app.step()
+    while not condition():
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"condition not met; banner {app.banner.current}, strip {app.frame().text('strip')}"
+        # A lost connection has no event to wait on (paho only clears a flag): look again within 50 ms.
+        if app.changed.wait(min(remaining, 0.05)):
+            app.changed.clear()
+        app.step()
+
+
+def shown(app: DisplayApp, role: str) -> list[str]:
+    return app.frame().text(role)
+
+
+def publish_hall(peer: Peer, at: str, calls: list[dict]) -> None:
+    """Retained state as the controller publishes it (docs/protocol.md's examples)."""
+    t = peer.topics
+    peer.publish(t.queue("02"), {"dept": "02", "name": "国土资源局", "floor": 1, "waiting": 3,
+                                 "next": ["02004", "02005", "02006"], "est_wait_s": 1500}, retain=True)
+    peer.publish(t.window("2"), {"window": "2", "name": "2号窗口", "floor": 1, "status": "open", "clerk": "c01",
+                                 "clerk_name": "张敏", "depts": ["02", "05"],
+                                 "serving": {"ticket": "02001", "dept": "02", "item": "0201", "called_at": at,
+                                             "limit_s": 1200, "card": "red"}}, retain=True)
+    peer.publish(t.recent_calls, {"calls": calls}, retain=True)
+    peer.publish(t.active_cards, {"cards": [
+        {"level": "red", "dept": "02", "window": "2", "clerk": "c01", "ticket": "02001", "since": at,
+         "overdue_s": 1800}], "at": at}, retain=True)
+    peer.wait_published(t.hall_status, "online", retain=True)
+
+
+def called(peer: Peer, seq: int, ticket: str, window: str, at: str) -> None:
+    peer.publish(peer.topics.event("called"), {"type": "called", "seq": seq, "at": at, "ticket": ticket,
+                                               "window": window, "clerk": "c01", "dept": ticket[:2],
+                                               "item": "0202", "limit_s": 600})
+
+
+def iso(clock, **delta) -> str:
+    return (clock() + timedelta(**delta)).astimezone(ZoneInfo("Asia/Shanghai")).isoformat(timespec="seconds")
+
+
+def test_it_starts_from_retained_state_alone(hall_config, peer, clock, make_wall) -> None:
+    publish_hall(peer, iso(clock, minutes=-30), [{"ticket": "02001", "window": "2", "at": iso(clock, minutes=-5)}])
+    engine = FakeEngine()
+    app = make_wall(hall_config, engine=engine)
+    # retained topics come in the order the display subscribed to them: wait for the last one
+    step_until(app, lambda: shown(app, "level") == ["红"] and not shown(app, "strip"))
+    assert shown(app, "banner-ticket") == ["02001"]
+    assert "3" in shown(app, "count") and "02001" in shown(app, "ticket")
+    assert app.banner.flash(app.monotonic()) is None  # an old call: shown, not flashed
+    assert engine.texts == []  # ... and not announced
+    assert (app.screenshots / "wall1.png").stat().st_size > 0
+
+
+def test_a_call_from_the_real_controller_is_shown_said_and_reported(hall, peer, make_wall) -> None:
+    engine = FakeEngine()
+    app = make_wall(hall.config, engine=engine)
+    step_until(app, lambda: not shown(app, "strip"))
+    status = hall.topics.device_status("displays", "wall1")
+    assert peer.command("2", "login", clerk="c01")["ok"]
+    assert peer.ticket(dept="02")["ok"]
+    mark = peer.heard.mark()
+    assert peer.command("2", "next")["ticket"]["number"] == "02001"
+    step_until(app, lambda: shown(app, "banner-ticket") == ["02001"])
+    assert app.banner.flash(app.monotonic()) == 0  # new: flashing
+    beat = peer.heard.wait_for(lambda m: m.topic == status and b"02001" in m.payload, after=mark)
+    heartbeat = json.loads(beat.payload)
+    assert heartbeat["online"] is True
+    assert heartbeat["shown_call"]["ticket"] == "02001" and heartbeat["shown_call"]["window"] == "2"
+    assert {"fps", "frame_ms_p50", "frame_ms_p99"} <= set(heartbeat)
+    assert engine.said.wait(5)
+    assert engine.texts == ["请 零二零零一 号 到 二 号窗口 办理"]
+
+
+def test_calls_arriving_together_are_each_shown_and_said_in_turn(hall_config, peer, clock, mono, make_wall) -> None:
+    publish_hall(peer, iso(clock), [])
+    engine = FakeEngine()
+    app = make_wall(hall_config, engine=engine)
+    step_until(app, lambda: not shown(app, "strip"))
+    for seq, (ticket, window) in enumerate([("02002", "1"), ("05001", "3"), ("06001", "5")], start=100):
+        called(peer, seq, ticket, window, iso(clock))
+    step_until(app, lambda: len(app.banner.pending) == 2)
+    seen = []
+    for _ in range(40):  # ten seconds of frames, a quarter second apart
+        app.step()
+        ticket = shown(app, "banner-ticket")
+        if ticket and (not seen or seen[-1][0] != ticket[0]):
+            seen.append((ticket[0], mono.now))
+        mono.now += 0.25
+    assert [t for t, _ in seen] == ["02002", "05001", "06001"]
+    assert all(b - a >= 3.0 for (_, a), (_, b) in itertools.pairwise(seen))
+    app.announcer.stop()  # lets the queue run out
+    assert engine.texts == ["请 零二零零二 号 到 一 号窗口 办理", "请 零五零零一 号 到 三 号窗口 办理",
+                            "请 零六零零一 号 到 五 号窗口 办理"]
+
+
+def test_a_restarted_display_does_not_say_a_call_again(hall_config, peer, clock, make_wall, tmp_path) -> None:
+    publish_hall(peer, iso(clock), [])
+    first_voice = FakeEngine()
+    app = make_wall(hall_config, engine=first_voice)
+    step_until(app, lambda: not shown(app, "strip"))
+    called(peer, 200, "02007", "2", iso(clock))
+    peer.publish(peer.topics.recent_calls, {"calls": [{"ticket": "02007", "window": "2", "at": iso(clock)}]},
+                 retain=True)
+    step_until(app, lambda: shown(app, "banner-ticket") == ["02007"])
+    app.close()
+    assert first_voice.texts == ["请 零二零零七 号 到 二 号窗口 办理"]
+    state = json.loads((tmp_path / "wall1.json").read_text())
+    assert state["calls"][-1]["ticket"] == "02007"
+
+    clock.advance(seconds=20)
+    again = FakeEngine()
+    app = make_wall(hall_config, engine=again)
+    step_until(app, lambda: shown(app, "banner-ticket") == ["02007"] and not shown(app, "strip"))
+    assert app.banner.flash(app.monotonic()) is None
+    called(peer, 201, "02008", "2", iso(clock))  # a new call is said, the old one is not
+    step_until(app, lambda: shown(app, "banner-ticket") == ["02008"])
+    assert again.said.wait(5)
+    assert again.texts == ["请 零二零零八 号 到 二 号窗口 办理"]
+
+
+def test_the_tally_counts_todays_cards_and_keeps_them_across_a_restart(hall_config, peer, clock, make_wall) -> None:
+    publish_hall(peer, iso(clock), [])
+    app = make_wall(hall_config)
+    step_until(app, lambda: not shown(app, "strip"))
+    for seq, (dept, ticket, level) in enumerate([("05", "05001", "yellow"), ("05", "05001", "red"),
+                                                 ("06", "06002", "yellow")], start=300):
+        peer.publish(peer.topics.event("card"), {"type": "card", "seq": seq, "at": iso(clock), "ticket": ticket,
+                                                 "window": "3", "clerk": "c02", "level": level, "dept": dept,
+                                                 "since": iso(clock)})
+    step_until(app, lambda: app.state.snapshot(clock()).tally.get("06") == (1, 0))
+    assert app.state.snapshot(clock()).tally == {"02": (1, 1), "05": (1, 1), "06": (1, 0)}
+    app.close()
+    app = make_wall(hall_config)
+    step_until(app, lambda: not shown(app, "strip"))
+    assert app.state.snapshot(clock()).tally == {"02": (1, 1), "05": (1, 1), "06": (1, 0)}
+    peer.publish(peer.topics.event("called"), {"type": "called", "seq": 310, "at": iso(clock), "ticket": "02009",
+                                               "window": "1", "clerk": "c01", "dept": "02", "item": "0202",
+                                               "limit_s": 600})
+    step_until(app, lambda: "可能漏计" in " ".join(shown(app, "note")))  # 303..309 were never heard
+
+
+def test_broker_loss_shows_the_strip_over_the_last_state_and_recovers(tmp_path, clock, make_wall) -> None:
+    with LocalBroker() as private:
+        config = load_config(write_config(tmp_path, private.port))
+        peer = Peer(private.port, Topics(config.site.id))
+        try:
+            publish_hall(peer, iso(clock), [{"ticket": "02001", "window": "2", "at": iso(clock, minutes=-5)}])
+            app = make_wall(config)
+            step_until(app, lambda: shown(app, "banner-ticket") == ["02001"] and not shown(app, "strip"))
+            private.stop()
+            step_until(app, lambda: bool(shown(app, "strip")))
+            assert shown(app, "strip") == ["系统连接中… / Reconnecting"]
+            assert shown(app, "banner-ticket") == ["02001"] and "3" in shown(app, "count")  # never blank
+            app.save(ARTEFACTS / "broker-lost.png")
+            private.start()
+            assert peer.connected.wait(15)
+            peer.wait_published(peer.topics.hall_status, "online", retain=True)  # the controller's republish
+            step_until(app, lambda: not shown(app, "strip"), timeout=20)
+            assert shown(app, "banner-ticket") == ["02001"]
+        finally:
+            peer.stop()
+
+
+def test_the_controller_going_away_shows_the_strip(hall_config, peer, clock, make_wall) -> None:
+    publish_hall(peer, iso(clock), [])
+    app = make_wall(hall_config)
+    step_until(app, lambda: not shown(app, "strip") and "3" in shown(app, "count"))
+    peer.publish(peer.topics.hall_status, "offline", retain=True)  # the controller's Last Will
+    step_until(app, lambda: bool(shown(app, "strip")))
+    assert "3" in shown(app, "count")
+
+
+def test_the_display_says_it_is_online_and_offline(hall_config, peer, clock, make_wall) -> None:
+    status = peer.topics.device_status("displays", "wall1")
+    app = make_wall(hall_config)
+    peer.heard.wait_for(lambda m: m.topic == status and json.loads(m.payload)["online"] is True)
+    mark = peer.heard.mark()
+    app.close()
+    assert json.loads(peer.heard.wait_for(lambda m: m.topic == status, after=mark).payload) == {"online": False}
+
+
+def test_a_window_screen_shows_its_window(hall_config, peer, clock, make_wall) -> None:
+    publish_hall(peer, iso(clock), [])
+    app = make_wall(hall_config, window="2")
+    step_until(app, lambda: shown(app, "number") == ["02001"])
+    assert shown(app, "window") == ["2号窗口"] and shown(app, "clerk") == ["张敏"]
+    assert shown(app, "status") == ["红牌 超时 · 国土资源局"]
+
+
+def test_unknown_display_or_window_is_a_config_error(hall_config) -> None:
+    with pytest.raises(ConfigError, match="no display 'nope'"):
+        DisplayApp(hall_config, "nope")
+    with pytest.raises(ConfigError, match="no window '99'"):
+        DisplayApp(hall_config, "wall1", window="99")
+
+
+def test_the_demo_hook_keeps_a_png_of_the_wall(hall, peer, clock, tmp_path) -> None:
+    from display.demo import start_demo_display
+
+    app = start_demo_display(hall.config, tmp_path / "display", clock)
+    try:
+        step_until(app, lambda: not shown(app, "strip"))
+        assert peer.command("1", "login", clerk="c02")["ok"] and peer.ticket(dept="02")["ok"]
+        assert peer.command("1", "next")["ok"]
+        step_until(app, lambda: shown(app, "banner-ticket") == ["02001"])
+        png = tmp_path / "display" / "wall1.png"
+        assert png.stat().st_size > 0
+        assert app.announcer.engine.said.wait(5)
+        assert app.announcer.engine.texts == ["请 零二零零一 号 到 一 号窗口 办理"]
+    finally:
+        app.close()
+
+
+def test_the_command_line_takes_a_display() -> None:
+    from paihao.cli import build_parser
+
+    args = build_parser().parse_args(["display", "--config", "hall.toml", "--id", "wall1", "--window", "5",
+                                      "--screenshots", "out"])
+    assert (args.id, args.window, args.screenshots, args.windowed) == ("wall1", "5", "out", False)
