@@ -47,6 +47,16 @@ class FakeClock:
             return self._now
 
 
+class Monotonic:
+    """A device's monotonic clock (idle timers, banner turns), moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Recorder:
     """Subscribes to a topic pattern and keeps every message; tests wait on it."""
 

@@ -20,19 +20,10 @@ from display.voice.announcer import SilentPlayer
 from display.voice.engines import FakeEngine
 from paihao.config import load_config
 from paihao.errors import ConfigError
-from tests.conftest import Peer, write_config
+from tests.conftest import Monotonic, Peer, write_config
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "artefacts" / "display-app"
 
-
-class Monotonic:
-    """The display's frame clock, moved by the test (banner turns, flashing)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

@@ -14,20 +14,11 @@ import pytest
 
 from kiosk.app import KioskApp
 from kiosk.printers import FakePrinter
-from tests.conftest import Peer
+from tests.conftest import Monotonic, Peer
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "artefacts" / "kiosk-flow"
 PHONE = "13812345678"
 
-
-class Monotonic:
-    """The kiosk's idle timer, moved by the test."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
