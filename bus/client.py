@@ -116,6 +116,9 @@ class BusClient:
         self._client.loop_stop()
         if sock is not None:
             sock.close()  # paho leaves it open when the disconnect races a reconnect
+        # paho's wake-up socket pair is otherwise closed only when the client is
+        # garbage-collected, which an unclosed-socket warning then reports.
+        self._client._reset_sockets(sockpair_only=True)
         self.connected.clear()
         with self._pending_lock:
             for future in self._pending.values():

@@ -97,3 +97,4 @@ class PolledBusClient(BusClient):
         self._client.disconnect()  # with no network thread, sent at once
         if sock is not None:
             sock.close()
+        self._client._reset_sockets(sockpair_only=True)  # see BusClient.stop
