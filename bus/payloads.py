@@ -71,3 +71,48 @@ class WindowCommand(Request):
 
     def missing_fields(self) -> list[str]:
         return [name for name in REQUIRED_FIELDS.get(self.action, ()) if getattr(self, name) is None]
+
+
+# --- the SMS path (issue 6) ---------------------------------------------------------------------
+
+SmsId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+SmsText = Annotated[str, StringConstraints(min_length=1, max_length=1000)]
+
+
+class SmsOutbox(BaseModel):
+    """``{root}/sms/outbox``, hall -> bridge: send this text once, whatever number of times it arrives."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    id: SmsId
+    phone: ShortText
+    text: SmsText
+
+
+class SmsError(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    code: ShortText
+    message: Annotated[str, StringConstraints(max_length=500)] = ""
+
+
+class SmsSent(BaseModel):
+    """``{root}/sms/sent``, bridge -> hall: the outcome of one outbox id (ok, or failed for good)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    id: SmsId
+    ok: bool
+    error: SmsError | None = None
+
+
+class SmsInbox(Request):
+    """``{root}/sms/inbox``, bridge -> hall, a v5 request: a text a citizen sent to the hall's number.
+
+    ``request_id`` is the bridge's own id for the message, so a message the bridge sends
+    again (it does until the hall answers) is recorded once.
+    """
+
+    phone: ShortText
+    text: Annotated[str, StringConstraints(max_length=2000)]
+    received_at: ShortText = Field(description="ISO 8601 with offset, as the network stamped it")

@@ -24,6 +24,8 @@ EVENT_TYPES = (
     "window_logout",
     "window_paused",
     "window_resumed",
+    "evaluated",  # a citizen's SMS rating was stored (issue 6)
+    "complaint",  # ... and it was "unsatisfied": for the supervisor, at once
 )
 
 
@@ -74,6 +76,27 @@ class Topics:
     def replies(self, client: str) -> str:
         """Where a device asks its replies to go (one per device, see protocol.md)."""
         return f"{self.root}/replies/{client}"
+
+    # The SMS path (issue 6): the only topics besides requests that carry a full phone number,
+    # so the broker's ACL lets only the controller and the SMS bridge near them.
+    @property
+    def sms_outbox(self) -> str:
+        """hall -> bridge: {id, phone, text}; resent by the hall until ``sms/sent`` names the id."""
+        return f"{self.root}/sms/outbox"
+
+    @property
+    def sms_sent(self) -> str:
+        """bridge -> hall: {id, ok, error}: the modem sent it (or gave up for good)."""
+        return f"{self.root}/sms/sent"
+
+    @property
+    def sms_inbox(self) -> str:
+        """bridge -> hall, a v5 request: {request_id, phone, text, received_at}."""
+        return f"{self.root}/sms/inbox"
+
+    def report(self, month: str) -> str:
+        """Retained summary of a month's scores: ``{root}/reports/2026-11``."""
+        return f"{self.root}/reports/{month}"
 
     def parse(self, topic: str) -> tuple[str, ...]:
         """The levels after the root, or () for a topic of another site or version."""

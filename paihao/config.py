@@ -27,6 +27,7 @@ from pydantic import (
 from paihao.device_config import Kiosk, TicketText
 from paihao.device_config import CallerPad
 from paihao.device_config import Display
+from paihao.device_config import Bridge
 from paihao.errors import ConfigError
 
 ID_PATTERN = r"^[a-z0-9_-]{1,32}$"
@@ -138,6 +139,41 @@ class Calendar(Section):
         return values
 
 
+class Sms(Section):
+    """Evaluation by SMS (issue 6): the text sent after a service, and how replies are matched."""
+
+    enabled: bool = Field(True, description="false: no evaluation texts are queued")
+    template: str = Field(
+        "【{hall}】您于{date}在{window}办理的{item}已办结。请回复：1满意 2基本满意 3不满意",
+        max_length=300,
+        description="fields: {hall} {date} {window} {item} {ticket} {dept}",
+    )
+    help: str = Field(
+        "【{hall}】请回复数字评价：1满意 2基本满意 3不满意；回复TD退订。", max_length=300,
+        description="the one reply to a text that is not a rating",
+    )
+    opted_out: str = Field(
+        "【{hall}】您已退订评价短信。", max_length=300, description="the reply to TD; empty: none"
+    )
+    reply_window: Duration = Field("72h", description="a reply rates the latest unrated service this recent")
+    resend: Duration = Field("60s", description="an outbox text not yet confirmed sent is offered again this often")
+
+
+class Score(Section):
+    """The monthly score: mean points of the answered evaluations, minus a penalty per card."""
+
+    satisfied: float = Field(100, ge=0, le=1000)
+    basic: float = Field(60, ge=0, le=1000)
+    unsatisfied: float = Field(0, ge=0, le=1000)
+    yellow_penalty: float = Field(1, ge=0, le=1000, description="points off per yellow card")
+    red_penalty: float = Field(3, ge=0, le=1000, description="points off per red card")
+
+
+class Reports(Section):
+    folder: str = Field("reports", min_length=1, description="CSV and XLSX files, relative to the config file")
+    score: Score = Score()
+
+
 class Department(Section):
     code: DeptCode
     name: str = Field(min_length=1)
@@ -190,6 +226,8 @@ class HallConfig(Section):
     queue: Queue = Queue()
     supervision: Supervision = Supervision()
     calendar: Calendar = Calendar()
+    sms: Sms = Sms()
+    reports: Reports = Reports()
     departments: list[Department] = Field(min_length=1)
     items: list[Item] = Field(min_length=1)
     windows: list[Window] = Field(min_length=1)
@@ -198,6 +236,7 @@ class HallConfig(Section):
     kiosks: list[Kiosk] = Field(default_factory=list)
     callers: list[CallerPad] = Field(default_factory=list)
     displays: list[Display] = Field(default_factory=list)
+    bridges: list[Bridge] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> HallConfig:
@@ -209,6 +248,7 @@ class HallConfig(Section):
             ("kiosks", [k.id for k in self.kiosks]),
             ("callers", [c.id for c in self.callers]),
             ("displays", [d.id for d in self.displays]),
+            ("bridges", [b.id for b in self.bridges]),
         ):
             seen: set[str] = set()
             for key in keys:
@@ -260,6 +300,9 @@ class HallConfig(Section):
 
     def display(self, display_id: str) -> Display | None:
         return next((d for d in self.displays if d.id == display_id), None)
+
+    def bridge(self, bridge_id: str) -> Bridge | None:
+        return next((b for b in self.bridges if b.id == bridge_id), None)
 
     def window_floor(self, window: Window) -> int:
         if window.floor is not None:

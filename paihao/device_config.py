@@ -192,3 +192,32 @@ class CallerPad(Section):
                     raise ValueError(f"windows[{n}].{where}: {key[-1]!r} is already used by {seen[key]}")
                 seen[key] = f"windows[{n}].{where}"
         return self
+
+
+# --- the serial bridge (issue 6): a GSM modem for the evaluation texts --------------------------
+
+
+class SerialModem(Section):
+    type: Literal["serial"]
+    device: str = Field("/dev/ttyUSB2", description="the modem's AT port, e.g. /dev/serial/by-id/…-if02-port0")
+    baudrate: int = Field(115200, ge=1200, le=921600)
+    pin: str | None = Field(None, repr=False, description="the SIM's PIN, if it has one; never logged")
+
+
+class FakeModem(Section):
+    """The modem that ships in the package: speaks the AT dialogue on a pseudo-terminal."""
+
+    type: Literal["fake"]
+    fault: Literal["none", "no_sim", "no_signal", "error", "garbage", "offline"] = "none"
+
+
+ModemConfig = Annotated[SerialModem | FakeModem, Field(discriminator="type")]
+
+
+class Bridge(Section):
+    """``paihao bridge --id ID``: serial devices <-> MQTT; today the GSM modem."""
+
+    id: Annotated[str, Field(pattern=ID_PATTERN)]
+    modem: ModemConfig = FakeModem(type="fake")
+    db: str | None = Field(None, description="the bridge's own SQLite (ids it has sent, texts not yet handed "
+                                             "over); relative to the hall db's folder; default bridge-<id>.db there")
