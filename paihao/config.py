@@ -104,6 +104,9 @@ class Mqtt(Section):
 
 class Storage(Section):
     db: str = Field("paihao.db", min_length=1, description="SQLite file, relative to the config file")
+    phone_retention_days: int = Field(
+        180, ge=1, le=3650, description="phone numbers are erased after this many days; evaluations stay, anonymous"
+    )
 
 
 class Queue(Section):
@@ -335,7 +338,7 @@ def load_config(path: str | Path, **overrides: object) -> HallConfig:
     db = Path(config.storage.db)
     if not db.is_absolute():
         db = (path.parent / db).resolve()
-    return config.model_copy(update={"storage": Storage(db=str(db))})
+    return config.model_copy(update={"storage": config.storage.model_copy(update={"db": str(db)})})
 
 
 def _describe(path: Path, exc: ValidationError) -> str:
