@@ -4,6 +4,15 @@ It owns what each process would otherwise get subtly wrong: reconnecting,
 the Last Will, subscribing again in every on_connect, MQTT v5
 request/response, TCP_NODELAY, and a try/except around every callback
 (an exception escaping a paho callback silently kills its network thread).
+
+A request is never delivered late. paho keeps every unacknowledged QoS 1
+message and sends it again after a reconnect, however much later: a window's
+"next" pressed while a dropped connection was not yet noticed would reach the
+controller when the network came back, and call a citizen nobody is watching
+for. So a request that its sender gives up on (its future cancelled, or
+``request()`` timing out) is withdrawn from paho's queue. (Requests carry no
+v5 Message Expiry Interval: Debian 12's mosquitto 2.0.11, once a message
+expired in a subscriber's queue, stopped delivering those queued behind it.)
 """
 
 from __future__ import annotations
@@ -54,6 +63,8 @@ class BusClient:
 
     ``on_connected`` runs in the network thread after every (re)connect, once
     the subscriptions are renewed: the place to republish retained state.
+    ``on_disconnected`` runs in the network thread when an established
+    connection is lost (not on ``stop()``): a device shows it is offline at once.
     """
 
     def __init__(
@@ -69,12 +80,14 @@ class BusClient:
         tcp_nodelay: bool = True,
         reply_topic: str | None = None,
         on_connected: Callable[[], None] | None = None,
+        on_disconnected: Callable[[], None] | None = None,
     ) -> None:
         self.client_id = client_id
         self.host, self.port, self.keepalive = host, port, keepalive
         self.reply_topic = reply_topic
         self.connected = threading.Event()
         self._on_connected = on_connected
+        self._on_disconnected = on_disconnected
         self._tcp_nodelay = tcp_nodelay
         self._subscriptions: list[tuple[str, Handler, bool]] = []
         self._pending: dict[bytes, Future] = {}
@@ -121,9 +134,10 @@ class BusClient:
         self._client._reset_sockets(sockpair_only=True)
         self.connected.clear()
         with self._pending_lock:
-            for future in self._pending.values():
-                future.cancel()
+            pending = list(self._pending.values())
             self._pending.clear()
+        for future in pending:  # outside the lock: cancelling runs _forget, which takes it
+            future.cancel()
 
     def __enter__(self) -> BusClient:
         return self.start()
@@ -159,7 +173,11 @@ class BusClient:
 
     # -- request/response ------------------------------------------------
     def request_async(self, topic: str, payload: dict | str | bytes) -> Future:
-        """Send a v5 request; the future resolves to the decoded reply."""
+        """Send a v5 request; the future resolves to the decoded reply.
+
+        Cancel the future to give the request up: if the broker has not acknowledged
+        it yet, it is withdrawn, and never sent after a reconnect.
+        """
         if not self.reply_topic:
             raise ValueError("this client was made without a reply_topic")
         correlation = uuid.uuid4().bytes
@@ -169,12 +187,13 @@ class BusClient:
         properties = Properties(PacketTypes.PUBLISH)
         properties.ResponseTopic = self.reply_topic
         properties.CorrelationData = correlation
-        self._client.publish(topic, encode(payload), qos=1, properties=properties)
-        future.add_done_callback(lambda _f: self._forget(correlation))
+        info = self._client.publish(topic, encode(payload), qos=1, properties=properties)
+        future.add_done_callback(lambda f: self._forget(correlation, info.mid if f.cancelled() else None))
         return future
 
     def request(self, topic: str, payload: dict | str | bytes, timeout: float = 3.0) -> dict:
-        """Send a request and wait for its reply; raise BusTimeout if none comes."""
+        """Send a request and wait for its reply; raise BusTimeout if none comes (the
+        request is then withdrawn: see ``request_async``)."""
         future = self.request_async(topic, payload)
         try:
             return future.result(timeout)
@@ -182,9 +201,30 @@ class BusClient:
             future.cancel()
             raise BusTimeout(f"no reply on {topic} within {timeout:g} s") from None
 
-    def _forget(self, correlation: bytes) -> None:
+    def _forget(self, correlation: bytes, withdraw_mid: int | None) -> None:
         with self._pending_lock:
             self._pending.pop(correlation, None)
+        if withdraw_mid is not None:
+            self._withdraw(withdraw_mid)
+
+    def _withdraw(self, mid: int) -> None:
+        """Take a QoS 1 publish the broker has not acknowledged out of paho's queue.
+
+        paho 2.x has no public call for one message (``drop_out_messages`` drops them
+        all, retained state included), so this does under paho's own lock what its
+        PUBACK handling does: remove the message, free its in-flight slot, and send
+        what was queued behind it. tests/bus/test_client_requests.py holds paho to it.
+        """
+        client = self._client
+        with client._out_message_mutex:
+            message = client._out_messages.pop(mid, None)
+            if message is None:
+                return  # acknowledged already: the broker has it, and answers in time or not at all
+            if message.state == mqtt.mqtt_ms_wait_for_puback:
+                client._inflight_messages -= 1
+                if client._max_inflight_messages > 0:
+                    client._update_inflight()
+        log.info("withdrew an unanswered request (mid %d): it will not be sent after a reconnect", mid)
 
     def _handle_reply(self, message: Message) -> None:
         with self._pending_lock:
@@ -220,9 +260,12 @@ class BusClient:
 
     def _handle_disconnect(self, client: mqtt.Client, userdata: object, flags: object, reason: object, properties: object) -> None:
         try:
-            if self.connected.is_set():
-                log.warning("lost the MQTT broker %s:%s (%s); reconnecting", self.host, self.port, reason)
+            lost = self.connected.is_set()  # stop() clears it first: an orderly stop is no loss
             self.connected.clear()
+            if lost:
+                log.warning("lost the MQTT broker %s:%s (%s); reconnecting", self.host, self.port, reason)
+                if self._on_disconnected:
+                    self._on_disconnected()
         except Exception:
             log.exception("error while handling an MQTT disconnect")
 
