@@ -25,8 +25,9 @@ from typing import TextIO
 from caller import screen
 from caller.flow import PadFlow
 from caller.gpio import Buttons, GpioFeedback, gpio_errors, make_pin_factory
-from caller.keypad import EvdevKeypad, FakeKeypad, KeypadReader
-from caller.lcd import FakeLcd, I2cLcd, LcdFeedback
+from caller.errors import UsageError
+from caller.keypad import EvdevKeypad, FakeKeypad, KeypadReader, require_evdev
+from caller.lcd import FakeLcd, I2cLcd, LcdFeedback, require_rplcd
 from caller.link import CallerLink
 from caller.pad import WindowPad
 from caller.state import ClerkStore
@@ -37,7 +38,7 @@ from paihao.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-TICK_S = 1.0  # the LCD's clock, and noticing a lost broker (the bus has no disconnect callback)
+TICK_S = 1.0  # the LCD's clock; the pads' faults in the status
 
 
 def utc_now() -> datetime:
@@ -61,7 +62,12 @@ def find_pad(config: HallConfig, pad_id: str | None, window: str | None = None) 
         return CallerPad(id=f"tty-{window}", windows=[PadWindow(window=window)], gpio="mock")
     if len(config.callers) == 1:
         return config.callers[0]
-    raise ConfigError("say which pad: --id ID (or --tty --window W)")
+    if not config.callers:
+        raise ConfigError("the config has no [[callers]]: add this Pi's call-pad (docs/config.md), "
+                          "or run a soft-pad in this terminal with --tty --window W")
+    known = ", ".join(c.id for c in config.callers)
+    raise ConfigError(f"the config has {len(config.callers)} call-pads in [[callers]] ({known}): say which "
+                      f"one this Pi runs with --id ID, or run a soft-pad with --tty --window W")
 
 
 def state_path(config: HallConfig, pad: CallerPad) -> Path:
@@ -118,12 +124,15 @@ class CallerApp:
         if entry.lcd is not None or self.tty:
             lcd_config = entry.lcd
             if hardware and lcd_config and lcd_config.type == "i2c":
+                require_rplcd(entry.window)
                 opener = partial(I2cLcd, lcd_config.address, port=lcd_config.port, expander=lcd_config.expander)
             else:
                 opener = FakeLcd
             self.lcds[entry.window] = LcdFeedback(opener, f"lcd of window {entry.window}")
             pad.feedbacks.append(self.lcds[entry.window])
         if entry.keypad and hardware:
+            if entry.keypad != "fake":
+                require_evdev(entry.window, entry.keypad)
             opener = (lambda: FakeKeypad()) if entry.keypad == "fake" else (lambda p=entry.keypad: EvdevKeypad(p))
             self.keypads[entry.window] = KeypadReader(opener, pad.key, hold_s=self.pad_config.hold_s,
                                                       name=f"keypad of window {entry.window}")
@@ -222,6 +231,8 @@ def run_caller(config: HallConfig, pad_id: str | None, *, tty: bool, window: str
     import signal
     import sys
 
+    if window and not tty:
+        raise UsageError("--window goes with --tty (a soft-pad in this terminal); a Pi's pad is chosen with --id")
     pad = find_pad(config, pad_id, window if tty else None)
     if tty:  # the terminal is the pad's screen: only what goes wrong may write over it
         logging.getLogger().setLevel(logging.WARNING)

@@ -178,7 +178,7 @@ class PadFlow:
         if self.in_flight is not None:
             return self._refuse(screen.BUSY)
         if self.offline:
-            return self._refuse(self.offline)
+            return self._refuse(screen.NOT_SENT)  # the LCD says OFFLINE while it lasts, then "Not sent"
         self.in_flight = Command(action, key, self._new_id(), fields)
         self.form, self.digits = None, ""
         return Decision(command=self.in_flight)

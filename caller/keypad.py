@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from caller.errors import MissingLibrary
 from caller.keymap import EV_KEY, EVDEV_KEYS, KEY_CODES, KEY_DOWN, KEY_REPEAT, KEY_UP
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,18 @@ class FakeKeypad:
 
     def close(self) -> None:
         pass
+
+
+def require_evdev(window: str, path: str) -> None:
+    """At start: a real keypad needs python-evdev, which pip cannot build on a Pi."""
+    try:
+        import evdev  # noqa: F401
+    except ImportError:
+        raise MissingLibrary(
+            f"window {window}: keypad = {path!r} needs python-evdev, which is not installed. On a Pi: "
+            "sudo apt install python3-evdev, in a virtual environment made with --system-site-packages "
+            '(docs/config.md, "On a Raspberry Pi"). On a laptop: keypad = "fake", or paihao caller --tty'
+        ) from None
 
 
 class EvdevKeypad:

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
+from caller.errors import MissingLibrary
 from caller.flow import PadView
 from caller.screen import COLS
 
@@ -43,6 +44,17 @@ class FakeLcd:
 
     def close(self) -> None:
         pass
+
+
+def require_rplcd(window: str) -> None:
+    """At start: an I2C LCD needs RPLCD and smbus2 (the ``caller`` extra)."""
+    try:
+        import RPLCD.i2c  # noqa: F401
+    except ImportError as exc:
+        raise MissingLibrary(
+            f"window {window}: lcd needs RPLCD and smbus2 ({exc}): pip install 'paihao[caller]' "
+            '(docs/config.md, "On a Raspberry Pi"); on a laptop: lcd = { type = "fake" }, or paihao caller --tty'
+        ) from None
 
 
 class I2cLcd:

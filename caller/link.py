@@ -4,8 +4,10 @@ Reads only protocol v1 (docs/protocol.md): ``hall/status``, the retained
 ``windows/{id}`` of its windows and ``queues/{dept}`` of their departments.
 Sends ``windows/{id}/command`` requests, retried with the same request_id
 on timeout (the controller answers a repeat with its first answer, so that
-can never call two citizens). Publishes its own availability, retained,
-on ``callers/{id}/status`` with a Last Will.
+can never call two citizens); an attempt given up on is withdrawn by the bus,
+so a connection that died unnoticed cannot deliver it minutes later.
+Publishes its own availability, retained, on ``callers/{id}/status`` with a
+Last Will.
 """
 
 from __future__ import annotations
@@ -55,6 +57,7 @@ class CallerLink:
             username=config.mqtt.username, password=config.mqtt.password,
             keepalive=config.mqtt.keepalive_s, tcp_nodelay=config.mqtt.tcp_nodelay,
             reply_topic=self.topics.replies(name), on_connected=self._connected,
+            on_disconnected=self._disconnected,
         )
         self.bus.subscribe(self.topics.hall_status, self._hall_status)
         for window in self.windows:
@@ -85,6 +88,10 @@ class CallerLink:
         self.hall_online = False
         self._publish_status()
         self._on_online()
+
+    def _disconnected(self) -> None:
+        self.hall_online = False
+        self._on_online()  # the pads go red now, not at their next tick
 
     def _hall_status(self, message: Message) -> None:
         self.hall_online = message.payload == b"online"

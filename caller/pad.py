@@ -14,12 +14,11 @@ import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from typing import Protocol
 
 from caller.flow import Command, Decision, PadFlow, PadView
 from caller.link import CallerLink, NotConnected
-from caller.screen import NO_REPLY
+from caller.screen import NO_REPLY, NOT_SENT
 from caller.state import ClerkStore
 from paihao.errors import BusTimeout
 
@@ -70,21 +69,23 @@ class WindowPad:
         self._pending += 1
         self.idle.clear()
         log.info("window %s: %s %s", self.window_id, command.action, command.request_id)
+        wait: Callable[[], None] | None
         try:
             wait = self.link.command(self.window_id, command.payload(),
                                      lambda reply, seq: self._finish(command, reply, None, seq))
-        except NotConnected as exc:
-            wait = partial(_raise, exc)
+        except NotConnected:
+            wait = None  # lost just now, before the flow heard of it: nothing went out
         threading.Thread(target=self._run, args=(command, wait), name=f"pad-{self.window_id}", daemon=True).start()
 
-    def _run(self, command: Command, wait: Callable[[], None]) -> None:
+    def _run(self, command: Command, wait: Callable[[], None] | None) -> None:
         """The worker: waits, and asks again on timeout. The reply itself is handled in the
         network thread as it arrives (``_finish``); exactly once either way."""
+        if wait is None:
+            self._finish(command, None, NOT_SENT)
+            return
         try:
             wait()
-        except NotConnected as exc:
-            self._finish(command, None, self.flow.offline or str(exc))
-        except BusTimeout:
+        except (BusTimeout, NotConnected):  # sent, and lost on the way or unanswered
             self._finish(command, None, NO_REPLY)
         except Exception:  # a worker must always hand the pad back
             log.exception("window %s: %s failed", self.window_id, command.action)
@@ -174,6 +175,3 @@ class WindowPad:
         with self._cond:
             return self.flow.view(self.now())
 
-
-def _raise(exc: Exception) -> None:
-    raise exc

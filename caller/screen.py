@@ -3,7 +3,8 @@
 An HD44780 has no Chinese glyphs (its ROM holds ASCII and katakana), so the
 pad speaks in short ASCII: the number being served, its time against its
 limit and a card mark on the first line; on the second the entry being
-typed, the last error, or how many wait for this window and who is logged in.
+typed, that the hall cannot be reached, the last error, or how many wait for
+this window and who is logged in.
 
     02001 Y 12:05/20m      <- number, card mark (Y yellow, R red), elapsed/limit
     Wait 3         c01     <- waiting for this window, clerk
@@ -30,6 +31,7 @@ ERROR_TEXT = {
     "internal": "Hall fault",
 }
 NO_REPLY = "No reply"
+NOT_SENT = "Not sent"  # pressed while the hall could not be reached
 OFFLINE = "OFFLINE"
 HALL_OFFLINE = "HALL OFFLINE"
 BUSY = "Busy, wait"
@@ -67,10 +69,14 @@ def limit_text(limit_s: int) -> str:
 
 
 def serving_line(serving: dict, now: datetime) -> str:
+    """``02001 Y12:05/20m``: the number is never cut, nor the card mark, nor the time;
+    the limit gives way first (a number of seven or more characters)."""
     called = datetime.fromisoformat(serving["called_at"])
     elapsed = (now - called).total_seconds()
     left = serving["ticket"].ljust(6) + CARD_MARKS.get(serving.get("card", "none"), " ")
     right = f"{clock(elapsed)}/{limit_text(int(serving['limit_s']))}"
+    if len(left) + len(right) > COLS:
+        right = clock(elapsed)
     return left + right.rjust(COLS - len(left))
 
 
@@ -94,10 +100,10 @@ def second_line(*, form: str | None, digits: str, error: str | None, offline: st
     if form:
         prompt = PROMPTS[form]
         return prompt if form in ("accept", "logout") else f"{prompt}{digits}_"
+    if offline:  # first: while it lasts, nothing else the pad says can be acted on
+        return offline
     if error:
         return error
-    if offline:
-        return offline
     count = "?" if waiting is None else str(waiting)
     left = f"Wait {count}"
     return left + (clerk or "").rjust(COLS - len(left))

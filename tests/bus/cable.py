@@ -4,7 +4,8 @@ A TCP relay on 127.0.0.1: ``pull()`` stops carrying bytes without closing anythi
 as a cable pulled out of a switch does — neither end notices until its keepalive
 runs out, and what is sent meanwhile is lost; ``wait_lost(n)`` returns once ``n``
 bytes have gone that way. ``cut()`` then closes every connection, as the keepalive
-finally would, and carries bytes again, so the clients reconnect through it.
+finally would, and closes new ones at once until ``mend()``, after which the
+clients reconnect through it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class Cable:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self._carrying = True
+        self._down = False
         self._lost = 0
         self._cond = threading.Condition()
         self._sockets: list[socket.socket] = []
@@ -38,17 +40,22 @@ class Cable:
             return self._cond.wait_for(lambda: self._lost >= n_bytes, timeout)
 
     def cut(self) -> None:
-        """Close every connection through the cable; new ones are carried again."""
+        """Close every connection through the cable, and each new one at once."""
         with self._cond:
-            self._carrying = True
+            self._carrying, self._down = False, True
             sockets, self._sockets = self._sockets, []
         for sock in sockets:
             _close(sock)
 
+    def mend(self) -> None:
+        """Carry new connections again."""
+        with self._cond:
+            self._carrying, self._down = True, False
+
     def close(self) -> None:
         with self._cond:
             self._closed = True
-        self._listener.close()
+        _close(self._listener)  # shut down first: a bare close() does not wake accept()
         self.cut()
         self._accepter.join(5)
         for thread in self._threads:
@@ -67,12 +74,15 @@ class Cable:
                 client, _ = self._listener.accept()
             except OSError:
                 return  # closed
+            with self._cond:
+                down, closed = self._down, self._closed
+            if down or closed:
+                _close(client)
+                if closed:
+                    return
+                continue
             broker = socket.create_connection(("127.0.0.1", self.broker_port))
             with self._cond:
-                if self._closed:
-                    _close(client)
-                    _close(broker)
-                    return
                 self._sockets += [client, broker]
                 pumps = [threading.Thread(target=self._pump, args=pair, name="cable-pump", daemon=True)
                          for pair in ((client, broker), (broker, client))]

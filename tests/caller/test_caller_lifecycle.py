@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 from bus.broker import LocalBroker, free_port
@@ -19,6 +20,7 @@ from paihao.config import load_config
 from tests.caller.conftest import (
     commands, events, heard_from_hall, heard_from_pad, login, press, ready, typed, wait_event,
 )
+from tests.bus.cable import Cable
 from tests.conftest import Peer, RunningHall, write_config
 
 
@@ -32,14 +34,17 @@ def test_without_a_broker_a_press_is_refused_at_once_and_never_sent_later(tmp_pa
     try:
         pad = app.pads["2"]
         assert press_button(app, "2", "next")  # handled at once, not after some timeout
-        assert pad.flow.error == "OFFLINE" and sent == [] and pad.replies == 0
+        assert pad.flow.error == "Not sent" and sent == [] and pad.replies == 0
         assert app.leds["2"].beeps == ["error"] and app.leds["2"].lit["red"]
-        assert app.pin_factory.pin(22) is not None and app.lcds["2"].lcd.lines[1] == "OFFLINE         "
+        assert app.lcds["2"].lcd.lines[1] == "OFFLINE         "
         with LocalBroker(port=port):
             peer = Peer(port, Topics(config.site.id))
             hall = RunningHall(config, clock).start(peer)
             try:
                 ready(pad, timeout=20)  # the pad's reconnect backs off up to 10 s
+                app.tick()
+                assert app.lcds["2"].lcd.lines[1] == "Not sent        "  # what was pressed did not happen
+                assert app.leds["2"].lit["red"]
                 assert peer.ticket()["ok"]
                 login(app)
                 mark = peer.heard.mark()
@@ -60,7 +65,8 @@ def test_with_the_hall_down_a_press_is_refused_and_nothing_reaches_the_bus(hall_
         pad = app.pads["2"]
         assert pad.wait_for(lambda f: f.offline == "HALL OFFLINE")
         assert press_button(app, "2", "next")
-        assert pad.flow.error == "HALL OFFLINE" and app.leds["2"].beeps == ["error"]
+        assert pad.flow.error == "Not sent" and app.leds["2"].beeps == ["error"]
+        assert app.lcds["2"].lcd.lines[1] == "HALL OFFLINE    "
         hall = RunningHall(hall_config, clock).start(peer)
         try:
             ready(pad)
@@ -76,6 +82,39 @@ def test_with_the_hall_down_a_press_is_refused_and_nothing_reaches_the_bus(hall_
             hall.stop()
     finally:
         app.close()
+
+
+def test_a_press_into_a_connection_that_died_unnoticed_calls_nobody_later(hall, peer, hall_config, clock,
+                                                                          press_clock):
+    """The network drops and the pad cannot know yet (its keepalive has not run out): next
+    is sent into the dead connection, unanswered, and given up on. When the pad reconnects,
+    that next must not reach the controller: nobody is watching for the number any more."""
+    assert peer.ticket()["ok"]
+    with Cable(hall_config.mqtt.port) as cable:
+        config = hall_config.model_copy(update={"mqtt": hall_config.mqtt.model_copy(update={"port": cable.port})})
+        pad_config = config.caller("p1").model_copy(update={"reply_timeout_s": 0.3, "attempts": 2})
+        app = CallerApp(config, pad_config, now=clock, monotonic=press_clock).start()
+        try:
+            pad = login(app)
+            cable.pull()
+            assert press_button(app, "2", "next")
+            assert cable.wait_lost() and pad.flow.error == "No reply"
+            assert app.leds["2"].lit == {"green": False, "amber": False, "red": True}
+            assert app.leds["2"].beeps[-1] == "error"
+            cable.cut()  # as the keepalive would, some seconds on: now the pad knows
+            assert pad.wait_for(lambda f: f.offline == "OFFLINE")
+            assert press_button(app, "2", "next")  # refused at once, and never sent
+            assert pad.flow.error == "Not sent" and app.lcds["2"].lcd.lines[1] == "OFFLINE         "
+            cable.mend()
+            ready(pad, timeout=20)  # connected again, the clerk logged in again by itself
+            heard_from_pad(peer, app)  # what paho would have replayed went out before this
+            heard_from_hall(peer)
+            assert [c["action"] for c in commands(peer, "2")] == ["login", "login"]
+            assert events(peer, "called") == []
+            press(app, "2", "next")
+            assert wait_event(peer, "called", window="2")["ticket"] == "02001"
+        finally:
+            app.close()
 
 
 def test_the_clerk_stays_logged_in_across_a_restart(hall, peer, hall_config, clock, press_clock):
@@ -210,7 +249,18 @@ def test_tab_moves_the_terminal_keys_to_the_next_window(hall, peer, hall_config,
         keys.close()
 
 
-def test_a_missing_keypad_or_lcd_is_a_fault_in_the_status_not_a_crash(tmp_path, hall_config, peer, clock):
+class EvdevStandIn(types.ModuleType):
+    """python-evdev is compiled, and not in the test environment: what the pad uses of it to
+    open a device node, doing what evdev.InputDevice does first (os.open of the path)."""
+
+    class InputDevice:
+        def __init__(self, path: str) -> None:
+            self.fd = os.open(path, os.O_RDWR | os.O_NONBLOCK)
+
+
+def test_a_missing_keypad_or_lcd_is_a_fault_in_the_status_not_a_crash(tmp_path, hall_config, peer, clock,
+                                                                       monkeypatch):
+    monkeypatch.setitem(sys.modules, "evdev", EvdevStandIn("evdev"))
     path = tmp_path / "hall.toml"
     path.write_text(path.read_text(encoding="utf-8") + '\n[[callers]]\nid = "q1"\n[[callers.windows]]\nwindow = "1"\n'
                     'keypad = "/dev/input/by-id/no-such-keypad-event-kbd"\nlcd = { address = 0x27, port = 19 }\n',
@@ -223,7 +273,9 @@ def test_a_missing_keypad_or_lcd_is_a_fault_in_the_status_not_a_crash(tmp_path, 
         app.tick()
         status = json.loads(peer.heard.wait_for(lambda m: m.topic == topic and b'"faults":[]' not in m.payload).payload)
         assert status["online"] is True
-        assert sorted(f.split(":")[0] for f in status["faults"]) == ["keypad of window 1", "lcd of window 1"]
+        assert sorted(status["faults"]) == [
+            "keypad of window 1: [Errno 2] No such file or directory: '/dev/input/by-id/no-such-keypad-event-kbd'",
+            "lcd of window 1: [Errno 2] No such file or directory: '/dev/i2c-19'"]
         assert app.pads["1"].wait_for(lambda f: f.offline == "HALL OFFLINE")  # the pad itself still works
     finally:
         app.close()

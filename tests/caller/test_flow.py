@@ -122,7 +122,8 @@ def test_the_enter_that_confirmed_an_entry_is_not_taken_for_done():
 def test_offline_refuses_at_once_and_keeps_the_entry():
     flow = make_flow(online=False)
     decision = flow.key("next", at=0.0)
-    assert decision.command is None and decision.beep == "error" and flow.error == screen.OFFLINE
+    assert decision.command is None and decision.beep == "error" and flow.error == screen.NOT_SENT
+    assert flow.view(NOW).lines[1] == "OFFLINE         "  # while it lasts; then "Not sent"
     for n, key in enumerate(["star", "2", "0", "6", "enter"], start=1):
         decision = flow.key(key, at=float(n))
     assert decision.command is None and (flow.form, flow.digits) == ("transfer", "06")
@@ -144,11 +145,41 @@ def test_the_reply_decides_the_feedback(reply, beep, error):
     assert flow.error == error and flow.in_flight is None
 
 
-def test_the_lights_follow_the_window_as_the_controller_says():
-    assert make_flow(serving=SERVING).view(NOW).green
-    paused = make_flow("paused").view(NOW)
-    assert paused.amber and not paused.green and not paused.red_blink
-    assert make_flow(online=False).view(NOW).red_blink
+REFUSED = {"ok": False, "error": {"code": "wrong_state", "message": "no"}}
+LIGHTS = [  # the window as the hall said; the hall reachable?; the last command's answer -> green, amber, red blinking
+    (None, screen.OFFLINE, None, (False, False, True)),  # nothing heard yet
+    (None, screen.HALL_OFFLINE, None, (False, False, True)),
+    ("closed", None, None, (False, False, False)),
+    ("closed", None, {"ok": False, "error": {"code": "not_logged_in"}}, (False, False, True)),
+    ("open", None, None, (False, False, False)),
+    ("open", None, {"ok": True}, (False, False, False)),
+    ("open", None, {"ok": False, "error": {"code": "no_waiting"}}, (False, False, True)),
+    ("serving", None, None, (True, False, False)),
+    ("serving", None, {"ok": True}, (True, False, False)),
+    ("serving", None, REFUSED, (True, False, True)),  # still serving: the refusal changed nothing
+    ("serving", None, "timeout", (True, False, True)),
+    ("paused", None, None, (False, True, False)),
+    ("paused", None, REFUSED, (False, True, True)),
+    # The hall keeps a window as it is while its pad is cut off: the last word stands, and red blinks.
+    ("serving", screen.OFFLINE, None, (True, False, True)),
+    ("paused", screen.HALL_OFFLINE, None, (False, True, True)),
+    ("open", screen.OFFLINE, None, (False, False, True)),
+]
+
+
+@pytest.mark.parametrize("window, offline, answer, lights", LIGHTS)
+def test_the_lights_in_every_window_state(window, offline, answer, lights):
+    if window is None:
+        flow = make_flow()
+        flow.state = None
+    else:
+        flow = make_flow("open" if window == "serving" else window, serving=SERVING if window == "serving" else None)
+    if answer is not None:
+        command = flow.key("recall", at=0.0).command
+        flow.finished(command, None if answer == "timeout" else answer)
+    flow.offline = offline
+    view = flow.view(NOW)
+    assert (view.green, view.amber, view.red_blink) == lights
 
 
 def test_a_remembered_clerk_logs_in_again_only_when_nothing_is_in_flight():
