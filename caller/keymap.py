@@ -55,8 +55,11 @@ MENU: dict[str, str] = {"1": "login", "2": "transfer", "3": "requeue", "4": "acc
 FORM_DIGITS: dict[str, int] = {"login": 12, "transfer": 2, "requeue": 8, "accept": 0, "logout": 0}
 
 # The clerk's reference, printed by ``paihao caller --tty`` and kept in docs/config.md.
+# Lines of at most 80 characters: a terminal of 80 columns must not wrap them.
 HELP = (
-    "+ next  . recall  - no-show  Enter done  / pause|resume  (on a keypad, + held: transfer)\n"
-    "*1 id Enter login  *2 dept Enter transfer  *3 number Enter requeue  *4 Enter accept  *0 Enter logout\n"
+    "+ next  . recall  - no-show  Enter done  / pause|resume\n"
+    "*1 id Enter login  *2 dept Enter transfer  *3 number Enter requeue\n"
+    "*4 Enter accept  *0 Enter logout  (on a keypad, + held: transfer)\n"
     "Backspace deletes a digit; * or Backspace on an empty entry leaves it"
 )
+HELP_WINDOWS = "Tab: the keys go to the next window (marked >)"

@@ -6,8 +6,8 @@ limit and a card mark on the first line; on the second the entry being
 typed, that the hall cannot be reached, the last error, or how many wait for
 this window and who is logged in.
 
-    02001 Y 12:05/20m      <- number, card mark (Y yellow, R red), elapsed/limit
-    Wait 3         c01     <- waiting for this window, clerk
+    02001 Y12:05/20m      <- number, card mark (Y yellow, R red), elapsed/limit
+    Wait 3       c01      <- waiting for this window, clerk
 """
 
 from __future__ import annotations

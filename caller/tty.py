@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from caller.flow import PadView
-from caller.keymap import HELP, TTY_KEYS
+from caller.keymap import HELP, HELP_WINDOWS, TTY_KEYS
 from caller.screen import COLS
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ class TtyPanel:
         """The whole panel as it is drawn."""
         with self._lock:
             blocks = [self._window_text(w) for w in self.windows if w in self.views]
-        return "\n".join(blocks + [HELP, ""])
+        return "\n".join(blocks + [HELP] + ([HELP_WINDOWS] if len(self.windows) > 1 else []) + [""])
 
     def _window_text(self, window: str) -> str:
         view = self.views[window]

@@ -184,3 +184,23 @@ def test_no_reply_is_asked_again_with_the_same_request_id(hall_config, peer, pad
     assert [s["action"] for s in seen] == ["pause", "pause"]
     assert seen[0]["request_id"] == seen[1]["request_id"]
     assert pad.flow.status == "paused" and pad_app.leds["2"].beeps == ["ok"]
+
+
+def test_nothing_is_called_before_a_clerk_logs_in(hall, peer, pad_app):
+    assert peer.ticket()["ok"]
+    pad = ready(pad_app.pads["2"])
+    assert pad.flow.status == "closed"
+    press(pad_app, "2", "next")
+    assert lcd(pad_app) == ("Log in: id Enter", "Log in: *1 id   ")  # the hall's not_logged_in, said
+    assert pad_app.leds["2"].beeps == ["error"] and pad_app.leds["2"].lit["red"]
+    heard_from_hall(peer)
+    assert events(peer, "called") == []
+    login(pad_app)
+    assert press(pad_app, "2", "next").flow.state["serving"]["ticket"] == "02001"
+
+
+def test_the_buttons_bounce_and_hold_times_come_from_the_config(pad_app):
+    buttons = pad_app.buttons["2"].devices
+    assert set(buttons) == {"next", "recall", "skip", "complete", "accept", "pause"}
+    assert {(b.pin.bounce, b.hold_time) for b in buttons.values()} == {(0.05, 0.3)}  # tests/hall.toml
+    assert set(pad_app.buttons["5"].devices) == {"next", "complete"}

@@ -23,6 +23,13 @@ def serving(ticket="02001", limit_s=600, card="none"):
     ({"status": "open", "serving": serving(card="yellow")}, 725, "02001 Y12:05/10m"),
     ({"status": "open", "serving": serving(card="red", limit_s=90)}, 200, "02001 R03:20/90s"),
     ({"status": "open", "serving": serving(ticket="021000", card="red")}, 7200, "021000R 2h00/10m"),
+    # Four-digit sequences: the number whole, the card mark against it, the time whole.
+    ({"status": "open", "serving": serving(ticket="021000")}, 0, "021000 00:00/10m"),
+    ({"status": "open", "serving": serving(ticket="021000", card="yellow")}, 725, "021000Y12:05/10m"),
+    ({"status": "open", "serving": serving(ticket="029999", card="red", limit_s=5400)}, 5999, "029999R99:59/90m"),
+    ({"status": "open", "serving": serving(ticket="021000", limit_s=7200)}, 7500, "021000   2h05/2h"),
+    # Past 9999 the limit gives way, never the number or the time.
+    ({"status": "open", "serving": serving(ticket="0210000", card="red")}, 725, "0210000R   12:05"),
     ({"status": "open", "serving": None}, 0, "Win 2 ready     "),
     ({"status": "paused", "serving": None}, 0, "Win 2 PAUSED    "),
     ({"status": "closed", "serving": None}, 0, "Log in: id Enter"),
@@ -33,7 +40,7 @@ def test_the_first_line_shows_number_card_and_time_against_limit(state, elapsed_
 
     first, _ = screen.lcd_lines("2", state, NOW + timedelta(seconds=elapsed_s), form=None, digits="",
                                 error=None, offline=None, waiting=3, clerk="c01")
-    assert first == line[:16] and len(first) == 16
+    assert first == line and len(line) == 16
 
 
 @pytest.mark.parametrize("second, line", [
