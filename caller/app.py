@@ -52,6 +52,10 @@ def find_pad(config: HallConfig, pad_id: str | None, window: str | None = None) 
         if pad is None:
             known = ", ".join(c.id for c in config.callers) or "none"
             raise ConfigError(f"no caller {pad_id!r} in the config's [[callers]] (known: {known})")
+        served = [w.window for w in pad.windows]
+        if window and window not in served:
+            raise UsageError(f"pad {pad_id} serves window{'s' if len(served) > 1 else ''} {', '.join(served)}, "
+                             f"not {window}")
         return pad
     if window:
         for pad in config.callers:
@@ -168,7 +172,9 @@ class CallerApp:
             buttons.close()
         if self._ticker:
             self._ticker.join(2)
-        self.link.stop()
+        self.link.stop()  # a command still in flight ends now ("No reply"): its feedback goes out first
+        for pad in self.pads.values():
+            pad.idle.wait(2)
         for leds in self.leds.values():
             leds.close()
         for lcd in self.lcds.values():

@@ -41,8 +41,10 @@ def gpio_errors(window: str) -> Iterator[None]:
         except GpioError:
             raise
         except Exception as exc:
-            raise GpioError(f"window {window}: the GPIO pins cannot be used ({exc}); on a Pi install "
-                            f"python3-lgpio (docs/config.md), on a laptop set gpio = \"mock\" or use --tty") from exc
+            raise GpioError(f"window {window}: the GPIO pins cannot be used ({exc}). On a Pi: sudo apt install "
+                            f"python3-lgpio, in a virtual environment made with --system-site-packages (docs/config.md, "
+                            f"\"On a Raspberry Pi\"). On a laptop: gpio = \"mock\" or GPIOZERO_PIN_FACTORY=mock, "
+                            f"or paihao caller --tty") from exc
 
 
 def make_pin_factory(kind: str) -> object | None:
@@ -105,9 +107,12 @@ class GpioFeedback:
         self.lit: dict[str, bool] = {"green": False, "amber": False, "red": False}  # red: blinking
         self.beeps: list[str] = []  # what was sounded, newest last
         self._lock = threading.Lock()
+        self._closed = False
 
     def show(self, view: PadView) -> None:
         with self._lock:
+            if self._closed:
+                return  # a command ending as the pad stops: its pins are given back already
             for name, on in (("green", view.green), ("amber", view.amber), ("red", view.red_blink)):
                 if self.lit[name] == on:
                     continue  # blink() restarts its thread: only touch an LED that changes
@@ -124,12 +129,16 @@ class GpioFeedback:
 
     def beep(self, kind: str) -> None:
         with self._lock:
+            if self._closed:
+                return
             self.beeps.append(kind)
             del self.beeps[:-20]
-        if self.buzzer is not None:
-            self.buzzer.beep(on_time=BEEP_S, off_time=BEEP_S, n=1 if kind == "ok" else 2, background=True)
+            if self.buzzer is not None:
+                self.buzzer.beep(on_time=BEEP_S, off_time=BEEP_S, n=1 if kind == "ok" else 2, background=True)
 
     def close(self) -> None:
-        for device in (*self.leds.values(), self.buzzer):
-            if device is not None:
-                device.close()
+        with self._lock:
+            self._closed = True
+            for device in (*self.leds.values(), self.buzzer):
+                if device is not None:
+                    device.close()

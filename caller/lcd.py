@@ -101,6 +101,7 @@ class LcdFeedback:
         self.fault: str | None = None
         self._retry_at = 0.0
         self._lock = threading.Lock()
+        self._closed = False
         self._connect()
 
     def _connect(self) -> None:
@@ -119,6 +120,8 @@ class LcdFeedback:
 
     def show(self, view: PadView) -> None:
         with self._lock:
+            if self._closed:
+                return
             if self.lcd is None and self._monotonic() >= self._retry_at:
                 self._connect()
             if self.lcd is None:
@@ -133,5 +136,7 @@ class LcdFeedback:
         pass
 
     def close(self) -> None:
-        if self.lcd is not None:
-            self.lcd.close()
+        with self._lock:
+            self._closed = True
+            if self.lcd is not None:
+                self.lcd.close()

@@ -16,7 +16,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from functools import partial
 
 from bus.client import BusClient, Message
@@ -146,6 +146,8 @@ class CallerLink:
                                 payload.get("action"), payload.get("request_id"), window, attempt, self.attempts)
                 except ValueError:
                     return  # an undecodable reply: _answered has said so
+                except CancelledError:
+                    raise NotConnected("the link was closed while waiting for the hall") from None
                 if attempt < self.attempts:
                     current = ask()
             raise BusTimeout(f"window {window}: no reply within {self.attempts} x {self.reply_timeout_s:g} s")

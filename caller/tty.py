@@ -130,7 +130,10 @@ class TtyKeys:
             if not data:
                 return  # end of input
             for char in data:
-                self.feed(char)
+                try:
+                    self.feed(char)
+                except Exception:  # one bad key must not leave the clerk with a dead terminal
+                    log.exception("error while handling the key %r", char)
 
     def feed(self, char: str) -> None:
         if char == "\t":

@@ -204,3 +204,20 @@ def test_the_buttons_bounce_and_hold_times_come_from_the_config(pad_app):
     assert set(buttons) == {"next", "recall", "skip", "complete", "accept", "pause"}
     assert {(b.pin.bounce, b.hold_time) for b in buttons.values()} == {(0.05, 0.3)}  # tests/hall.toml
     assert set(pad_app.buttons["5"].devices) == {"next", "complete"}
+
+
+def test_closing_the_pad_with_a_command_in_flight_ends_it_quietly(hall_config, peer, pad_app, caplog):
+    """A controller (played by the test) that never answers; the pad is stopped meanwhile."""
+    topics = peer.topics
+    peer.wait_published(topics.hall_status, "online", retain=True)
+    peer.publish(topics.window("2"), {"window": "2", "status": "open", "clerk": "c01", "serving": None,
+                                      "depts": ["02", "05"]}, retain=True)
+    asked = threading.Event()
+    peer.subscribe(topics.window_command("2"), lambda m: asked.set())
+    pad = ready(pad_app.pads["2"])
+    pin = pad_app.pin_factory.pin(19)  # complete: acts when pressed
+    pin.drive_low()
+    assert asked.wait(5) and not pad.idle.is_set()
+    pad_app.close()
+    assert pad.idle.wait(5) and pad.flow.error == "No reply"
+    assert [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")] == []

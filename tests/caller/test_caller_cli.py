@@ -116,6 +116,7 @@ def test_several_pads_and_no_id_is_a_clear_error(hall_config, tmp_path):
     (["--window", "3"], "paihao: --window goes with --tty (a soft-pad in this terminal); a Pi's pad is chosen "
                         "with --id\n"),
     (["--tty", "--window", "9"], "paihao: no window '9' in the config's [[windows]]\n"),
+    (["--tty", "--id", "p1", "--window", "3"], "paihao: pad p1 serves windows 2, 5, not 3\n"),
 ])
 def test_a_command_that_cannot_be_run_says_why(hall_config, tmp_path, args, message):
     result = run_cli("--config", str(tmp_path / "hall.toml"), *args)
@@ -146,3 +147,40 @@ def test_an_lcd_without_rplcd_says_what_to_install(hall_config, tmp_path, monkey
     assert err.startswith("paihao: window 1: lcd needs RPLCD and smbus2 (")
     assert err.endswith("pip install 'paihao[caller]' (docs/config.md, \"On a Raspberry Pi\"); on a laptop: "
                         "lcd = { type = \"fake\" }, or paihao caller --tty\n")
+
+
+def pins_without_mock(tmp_path: Path) -> Path:
+    path = tmp_path / "hall.toml"
+    path.write_text(path.read_text(encoding="utf-8") + '\n[[callers]]\nid = "q1"\n[[callers.windows]]\n'
+                    'window = "1"\npins = { next = 5 }\nleds = { green = 17 }\n', encoding="utf-8")
+    return path
+
+
+def test_pins_on_a_laptop_say_how_to_run_there(hall_config, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "GPIOZERO_PIN_FACTORY"}
+    result = subprocess.run([sys.executable, "-m", "paihao.cli", "caller", "--config", str(pins_without_mock(tmp_path)),
+                             "--id", "q1"], cwd=ROOT, capture_output=True, text=True, timeout=30, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("paihao: window 1: the GPIO pins cannot be used (")
+    assert result.stderr.endswith('On a Pi: sudo apt install python3-lgpio, in a virtual environment made with '
+                                  '--system-site-packages (docs/config.md, "On a Raspberry Pi"). On a laptop: '
+                                  'gpio = "mock" or GPIOZERO_PIN_FACTORY=mock, or paihao caller --tty\n')
+
+
+def test_gpiozero_pin_factory_mock_runs_a_pad_on_a_laptop(hall_config, peer, tmp_path):
+    topic = peer.topics.device_status("callers", "q1")
+    process = subprocess.Popen([sys.executable, "-m", "paihao.cli", "caller", "--config",
+                                str(pins_without_mock(tmp_path)), "--id", "q1"], cwd=ROOT,
+                               env={**os.environ, "GPIOZERO_PIN_FACTORY": "mock"},
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        status = json.loads(peer.heard.wait_for(lambda m: m.topic == topic, timeout=20).payload)
+        assert status == {"online": True, "windows": ["1"], "faults": [], "last_error": None}
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
+        assert b"Error" not in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        process.stderr.close()
