@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import TextIO
 
 from caller import screen
+from caller.errors import UsageError
 from caller.flow import PadFlow
 from caller.gpio import Buttons, GpioFeedback, gpio_errors, make_pin_factory
-from caller.errors import UsageError
 from caller.keypad import EvdevKeypad, FakeKeypad, KeypadReader, require_evdev
 from caller.lcd import FakeLcd, I2cLcd, LcdFeedback, require_rplcd
 from caller.link import CallerLink

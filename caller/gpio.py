@@ -42,9 +42,9 @@ def gpio_errors(window: str) -> Iterator[None]:
             raise
         except Exception as exc:
             raise GpioError(f"window {window}: the GPIO pins cannot be used ({exc}). On a Pi: sudo apt install "
-                            f"python3-lgpio, in a virtual environment made with --system-site-packages (docs/config.md, "
-                            f"\"On a Raspberry Pi\"). On a laptop: gpio = \"mock\" or GPIOZERO_PIN_FACTORY=mock, "
-                            f"or paihao caller --tty") from exc
+                            "python3-lgpio, in a virtual environment made with --system-site-packages "
+                            '(docs/config.md, "On a Raspberry Pi"). On a laptop: gpio = "mock" or '
+                            "GPIOZERO_PIN_FACTORY=mock, or paihao caller --tty") from exc
 
 
 def make_pin_factory(kind: str) -> object | None:

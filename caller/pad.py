@@ -174,4 +174,3 @@ class WindowPad:
     def view(self) -> PadView:
         with self._cond:
             return self.flow.view(self.now())
-

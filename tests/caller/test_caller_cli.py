@@ -94,7 +94,7 @@ def test_the_terminal_pad_in_a_real_terminal(hall, peer, hall_config, tmp_path):
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "paihao.cli", "caller", *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=30)
+                          text=True, timeout=30, check=False)
 
 
 def two_pads(tmp_path: Path) -> Path:
@@ -113,8 +113,8 @@ def test_several_pads_and_no_id_is_a_clear_error(hall_config, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--id", "zz"], "paihao: no caller 'zz' in the config's [[callers]] (known: p1)\n"),
-    (["--window", "3"], "paihao: --window goes with --tty (a soft-pad in this terminal); a Pi's pad is chosen "
-                        "with --id\n"),
+    (["--window", "3"], ("paihao: --window goes with --tty (a soft-pad in this terminal); a Pi's pad is chosen "
+                         "with --id\n")),
     (["--tty", "--window", "9"], "paihao: no window '9' in the config's [[windows]]\n"),
     (["--tty", "--id", "p1", "--window", "3"], "paihao: pad p1 serves windows 2, 5, not 3\n"),
 ])
@@ -159,7 +159,8 @@ def pins_without_mock(tmp_path: Path) -> Path:
 def test_pins_on_a_laptop_say_how_to_run_there(hall_config, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "GPIOZERO_PIN_FACTORY"}
     result = subprocess.run([sys.executable, "-m", "paihao.cli", "caller", "--config", str(pins_without_mock(tmp_path)),
-                             "--id", "q1"], cwd=ROOT, capture_output=True, text=True, timeout=30, env=env)
+                             "--id", "q1"], cwd=ROOT, capture_output=True, text=True, timeout=30, env=env,
+                            check=False)
     assert result.returncode == 2
     assert result.stderr.startswith("paihao: window 1: the GPIO pins cannot be used (")
     assert result.stderr.endswith('On a Pi: sudo apt install python3-lgpio, in a virtual environment made with '

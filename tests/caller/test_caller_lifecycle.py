@@ -17,10 +17,10 @@ from bus.topics import Topics
 from caller.app import CallerApp, find_pad, state_path
 from caller.simulated import press_button
 from paihao.config import load_config
+from tests.bus.cable import Cable
 from tests.caller.conftest import (
     commands, events, heard_from_hall, heard_from_pad, login, press, ready, typed, wait_event,
 )
-from tests.bus.cable import Cable
 from tests.conftest import Peer, RunningHall, write_config
 
 

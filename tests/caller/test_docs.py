@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -99,7 +99,8 @@ def test_the_terminal_help_says_the_same():
     lines = HELP.splitlines()
     assert max(len(line) for line in lines) <= 80  # no wrapping in an 80-column terminal
     assert lines[2].endswith("(on a keypad, + held: transfer)")
-    entries = [e for line in (lines[0], lines[1], lines[2].rsplit("(", 1)[0]) for e in re.split(r"\s{2,}", line.strip())]
+    entries = [entry for line in (lines[0], lines[1], lines[2].rsplit("(", 1)[0])
+               for entry in re.split(r"\s{2,}", line.strip())]
     actions = {"no-show": "skip", "done": "complete", "pause|resume": "pause"}
     chars = {"+": "plus", ".": "dot", "-": "minus", "/": "slash", "*": "star", "Enter": "enter"}
     assert len(entries) == 10
@@ -118,7 +119,7 @@ def test_the_terminal_help_says_the_same():
 def test_the_docs_lcd_example_is_what_the_lcd_shows():
     example = DOC[DOC.index("The LCD (16×2"):]
     lines = re.search(r"```\n(.{16}).*\n(.{16}).*\n```", example).groups()
-    called = datetime(2026, 11, 27, 1, 0, tzinfo=timezone.utc)
+    called = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
     serving = {"ticket": "02001", "dept": "02", "item": "0201", "called_at": called.isoformat(),
                "limit_s": 1200, "card": "yellow"}
     shown = screen.lcd_lines("2", {"status": "open", "serving": serving}, called + timedelta(minutes=12, seconds=5),
