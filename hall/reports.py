@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
+from hall.supervision import day_end
 from paihao.config import HallConfig, Score
 
 _MONTH = re.compile(r"^(20\d\d)-(0[1-9]|1[0-2])$")
@@ -142,16 +143,23 @@ def month_report(conn: sqlite3.Connection, config: HallConfig, month: str) -> Mo
     for dept, window, clerk, *sums in conn.execute(_TICKETS, (span.first_day, span.next_first_day)):
         t = tally((dept, window, clerk))
         t.issued, t.called, t.served, t.no_shows, t.wait_s, t.service_s, t.services_on_time = sums
-    for dept, window, clerk, *sums in conn.execute(_EVALUATIONS, (span.first_day, span.next_first_day)):
+    for _day, dept, window, clerk, *sums in conn.execute(_EVALUATIONS, (span.first_day, span.next_first_day)):
         t = tally((dept, window, clerk))
-        t.eval_sent, t.eval_answered, t.satisfied, t.basic, t.unsatisfied = sums
+        t.eval_sent += sums[0]
+        t.eval_answered += sums[1]
+        t.satisfied += sums[2]
+        t.basic += sums[3]
+        t.unsatisfied += sums[4]
     for dept, window, clerk, yellow, red in conn.execute(_CARDS, (span.start, span.end)):
         t = tally((dept, window, clerk))
         t.yellow, t.red = yellow, red
+    day_ends: dict[str, float] = {}
     for dept, window, clerk, done_at, due_date in conn.execute(_CASES, (span.start, span.end)):
         t = tally((dept, window, clerk))
         t.cases_done += 1
-        t.cases_on_time += datetime.fromtimestamp(done_at, config.tz).date().isoformat() <= due_date
+        if due_date not in day_ends:
+            day_ends[due_date] = day_end(due_date, config.tz)
+        t.cases_on_time += done_at < day_ends[due_date]  # finished on its due day at the latest
     return MonthReport(month, _roll_up(groups, config))
 
 
@@ -210,16 +218,17 @@ _TICKETS = f"""
     FROM tickets WHERE day >= ? AND day < ?
     GROUP BY dept, window, clerk
 """
+# Grouped by day first, in the order of the index evaluations_month: no sort.
 _EVALUATIONS = """
-    SELECT e.dept, e.window, e.clerk,
+    SELECT e.day, e.dept, e.window, e.clerk,
            sum(o.status = 'sent'),
            count(e.rating),
-           sum(e.rating = 'satisfied'),
-           sum(e.rating = 'basic'),
-           sum(e.rating = 'unsatisfied')
+           sum(e.rating IS 'satisfied'),
+           sum(e.rating IS 'basic'),
+           sum(e.rating IS 'unsatisfied')
     FROM evaluations e JOIN sms_outbox o ON o.id = e.outbox
     WHERE e.day >= ? AND e.day < ?
-    GROUP BY e.dept, e.window, e.clerk
+    GROUP BY e.day, e.dept, e.window, e.clerk
 """
 _CARDS = """
     SELECT dept, window, clerk, sum(level = 'yellow'), sum(level = 'red')
