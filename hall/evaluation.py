@@ -124,12 +124,14 @@ class Evaluations:
         if not self.optouts.add(phone, now):
             return Outcome(reply={"ok": True, "result": "opted_out"})  # said TD before: confirmed then
         cancelled = self.outbox.cancel(phone, now)
-        self.engine.journal.emit("sms_opted_out", now, publish=False, phone=mask_phone(phone),
-                                 cancelled=cancelled, request_id=request.request_id)
+        # Published, not audit-only: an entry nobody hears would look like a lost event (a gap
+        # in seq) to the wall, which then warns that cards may be missing.
+        event = self.engine.journal.emit("sms_opted_out", now, phone=mask_phone(phone), cancelled=cancelled,
+                                         request_id=request.request_id)
         sms = []
         if self.sms.enabled and self.sms.opted_out:
             sms.append(self.outbox.add(phone, "opted_out", self.sms.opted_out.format(hall=self._hall), now)[1])
-        return Outcome(reply={"ok": True, "result": "opted_out"}, sms=sms)
+        return Outcome(reply={"ok": True, "result": "opted_out"}, events=[event], sms=sms)
 
     def _help(self, phone: str, now: datetime) -> Outcome:
         since = now.timestamp() - self.reply_window_s

@@ -12,9 +12,6 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-
 from hall.reports import COLUMNS, LEVELS, RATES, MonthReport
 
 SHEETS = {"hall": "全厅", "department": "部门", "window": "窗口", "clerk": "人员"}
@@ -51,6 +48,10 @@ def _csv(path: Path, report: MonthReport) -> None:
 
 
 def _xlsx(path: Path, report: MonthReport) -> None:
+    # Imported here: openpyxl costs the controller ~9 MB, needed once a month.
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
     book = Workbook()
     book.remove(book.active)
     for level in LEVELS:

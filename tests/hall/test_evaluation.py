@@ -226,7 +226,9 @@ def test_td_opts_out_cancels_what_is_not_sent_and_is_confirmed_once(hall):
     assert len(hall.texts) == 1 and hall.rows("SELECT count(*) FROM evaluations") == [(2,)]
     assert hall.engine.outbox.due(hall.now) == [hall.texts[0]]  # a cancelled text is never offered
     audit = [json.loads(d) for t, d in hall.rows("SELECT type, data FROM journal") if t == "sms_opted_out"]
-    assert audit == [{"phone": MASKED, "cancelled": 1, "audit_only": True}]
+    assert audit == [{"phone": MASKED, "cancelled": 1}]
+    assert [{k: e[k] for k in ("type", "phone", "cancelled")} for e in hall.events if e["type"] == "sms_opted_out"] == [
+        {"type": "sms_opted_out", "phone": MASKED, "cancelled": 1}]
     assert PHONE not in json.dumps(hall.rows("SELECT * FROM sms_opt_outs"))
 
 
