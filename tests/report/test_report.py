@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import csv
+import json
 import sqlite3
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 
+from hall.reporter import is_final
 from hall.reports import COLUMNS, MonthSpan, previous_month
 from hall.schema import MIGRATIONS
 from tests.hall.engine_harness import CONFIG, CST, Hall, ok
@@ -234,3 +236,26 @@ def test_months_are_local_calendar_months():
     assert berlin.end - berlin.start == 31 * 86400 - 3600
     assert previous_month(datetime(2026, 12, 31, 16, 30, tzinfo=ZoneInfo("UTC")), CST) == "2026-12"
     assert previous_month(datetime(2027, 1, 1, 0, 30, tzinfo=CST), CST) == "2026-12"
+
+
+def test_publish_leaves_the_summary_retained(setup, broker):
+    from bus.topics import Topics
+    from tests.conftest import Peer
+
+    config, hall = setup
+    done = report(config, "--month", MONTH, "--db", hall.config.storage.db, "--publish",
+                  "--broker", f"127.0.0.1:{broker.port}")
+    assert done.returncode == 0, done.stderr
+    topic = Topics("testhall").report(MONTH)
+    assert done.stdout.rstrip().endswith(f"published on {topic}")
+    peer = Peer(broker.port, Topics("testhall"))
+    try:
+        summary = json.loads(peer.heard.wait_for(lambda m: m.topic == topic and m.retain).payload)
+    finally:
+        peer.stop()
+    # final once December's first three days (the reply window) are over, by the real clock
+    assert summary["final"] is is_final(hall.config, MONTH, datetime.now(timezone.utc))
+    assert summary["month"] == MONTH
+    assert summary["hall"] == {"id": "testhall", **EXPECTED[("hall", "testhall")]}
+    assert [d["id"] for d in summary["departments"]] == ["02", "05", "06"]
+    assert summary["departments"][0] == {"id": "02", **EXPECTED[("department", "02")]}
