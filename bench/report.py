@@ -126,13 +126,16 @@ class Month:
         with db.atomic():
             db.conn.executemany(
                 "INSERT INTO tickets (id, day, number, dept, item, phone, kiosk, status, queue_seq, issued_at,"
-                " called_at, limit_s, window, clerk, finished_at) VALUES (?, ?, ?, ?, ?, ?, 'k1', ?, ?, ?, ?, ?, ?, ?, ?)",
+                " called_at, limit_s, window, clerk, finished_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, 'k1', ?, ?, ?, ?, ?, ?, ?, ?)",
                 self.tickets)
             db.conn.executemany(
-                "INSERT INTO sms_outbox (id, sms_id, phone, kind, text, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO sms_outbox (id, sms_id, phone, kind, text, status, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 self.outbox)
             db.conn.executemany(
-                "INSERT INTO evaluations (ticket, day, dept, window, clerk, item, finished_at, outbox, rating, rated_at)"
+                "INSERT INTO evaluations (ticket, day, dept, window, clerk, item, finished_at, outbox, rating,"
+                " rated_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self.evaluations)
             db.conn.executemany(
                 "INSERT INTO cards (level, dept, window, clerk, ticket, case_id, since, recorded_at)"

@@ -35,7 +35,8 @@ def test_sections_as_written(tmp_path):
         '[reports]\nfolder = "/srv/reports"\n[reports.score]\nbasic = 70\nred_penalty = 5\n')))
     assert (config.sms.enabled, config.sms.template, config.sms.opted_out) == (False, "{dept}{ticket}：请回复1/2/3", "")
     assert config.reports.folder == "/srv/reports"
-    assert (config.reports.score.basic, config.reports.score.red_penalty, config.reports.score.satisfied) == (70, 5, 100)
+    score = config.reports.score
+    assert (score.basic, score.red_penalty, score.satisfied) == (70, 5, 100)
 
 
 @pytest.mark.parametrize("section, expected", [

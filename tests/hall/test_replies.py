@@ -30,7 +30,8 @@ TABLE = [
     # not ratings: they get the help text
     ("", None), ("   ", None), ("。", None), ("0", None), ("4", None), ("12", None), ("11", None), ("1.5", None),
     ("1号窗口很好", None), ("满意度低", None), ("很满意", None), ("不是很满意", None), ("好", None),
-    ("1不满意", None), ("3满意", None), ("1 3", None), ("1 1", None), ("满意 3", None), ("满意 不满意", None), ("TDX", None), ("STD", None),
+    ("1不满意", None), ("3满意", None), ("1 3", None), ("1 1", None), ("满意 3", None), ("满意 不满意", None),
+    ("TDX", None), ("STD", None),
     ("ok", None), ("一", None), ("请问几点下班", None),
 ]
 

@@ -86,7 +86,8 @@ def test_a_text_the_bridge_gave_up_on_is_failed_and_logged(hall, peer, caplog):
     confirm(peer, text["id"], ok_=False, error={"code": "rejected", "message": "CMS ERROR 500"})
     confirm(peer, "nobody-000000-1")  # an id the hall never gave: logged, ignored
     served(peer, fresh_phone(), window="2", clerk="c02")  # applied after both
-    assert outbox_rows(hall.config.storage.db)[text["id"]] == ("failed", '{"code": "rejected", "message": "CMS ERROR 500"}')
+    kept = outbox_rows(hall.config.storage.db)[text["id"]]
+    assert kept == ("failed", '{"code": "rejected", "message": "CMS ERROR 500"}')
     assert f"gave up on text {text['id']}: rejected CMS ERROR 500" in caplog.text
     assert "unknown id nobody-000000-1" in caplog.text
     assert phone not in caplog.text
@@ -116,7 +117,8 @@ def test_a_reply_over_the_bus_and_its_resend_are_recorded_once(hall, peer):
     again = assert_nothing_published(peer, lambda p: inbox(p, "1", phone, request_id="modem-0001"))
     assert again == reply
     evaluated = peer.heard.payloads(peer.topics.event("evaluated"))
-    assert [(e["ticket"], e["rating"], e["window"], e["clerk"]) for e in evaluated] == [(number, "satisfied", "1", "c01")]
+    assert [(e["ticket"], e["rating"], e["window"], e["clerk"]) for e in evaluated] == [
+        (number, "satisfied", "1", "c01")]
 
 
 def test_unsatisfied_reaches_the_supervisor_as_a_complaint(hall, peer):
@@ -182,7 +184,8 @@ def test_the_controller_reports_last_month_on_the_first(hall_config, peer):
     assert hall_row["score"] == 60
     assert [d["id"] for d in final["departments"]] == ["02", "05", "06"]
     folder = Path(hall_config.reports.folder)
-    assert final["files"] == {"csv": f"{hall_config.site.id}-2026-11.csv", "xlsx": f"{hall_config.site.id}-2026-11.xlsx"}
+    site = hall_config.site.id
+    assert final["files"] == {"csv": f"{site}-2026-11.csv", "xlsx": f"{site}-2026-11.xlsx"}
     assert sorted(p.name for p in folder.iterdir()) == sorted(final["files"].values())
     retained = Peer(peer.port, peer.topics)  # what a dashboard switched on now receives
     try:
