@@ -8,6 +8,9 @@ Window states (docs/protocol.md draws the diagram):
     serving --recall--> serving        (the call is shown and announced again)
     serving --complete | accept | skip | transfer--> idle
 
+complete and accept also queue the evaluation text (hall/evaluation.py) in the same
+transaction.
+
 Ticket states: waiting -> serving -> completed | accepted | skipped;
 skipped --requeue--> waiting (front); serving --transfer--> waiting (front of
 another department); waiting and skipped tickets of a past day -> expired.
@@ -169,7 +172,9 @@ def complete(engine: Engine, window_id: str, command: WindowCommand, now: dateti
         "completed", now, ticket=ticket["number"], window=window_id, clerk=window["clerk"], dept=ticket["dept"],
         item=ticket["item"], service_s=round(now.timestamp() - ticket["called_at"]), request_id=command.request_id,
     )
-    return _with_ticket(engine, ticket["id"], now, event)
+    outcome = _with_ticket(engine, ticket["id"], now, event)
+    outcome.sms += engine.evaluations.after_service(ticket, window_id, window["clerk"], now)
+    return outcome
 
 
 def skip(engine: Engine, window_id: str, command: WindowCommand, now: datetime) -> Outcome:
@@ -203,6 +208,7 @@ def accept(engine: Engine, window_id: str, command: WindowCommand, now: datetime
     )
     outcome = _with_ticket(engine, ticket["id"], now, event)
     outcome.reply["case"] = {"id": case_id, "due_date": due_date}
+    outcome.sms += engine.evaluations.after_service(ticket, window_id, window["clerk"], now)
     return outcome
 
 

@@ -16,10 +16,11 @@ from datetime import datetime
 import sqlite_utils
 
 from bus.codes import ErrorCode
-from bus.payloads import KioskRequest, Request, WindowCommand
+from bus.payloads import KioskRequest, Request, SmsInbox, WindowCommand
 from bus.privacy import mask_phone, normalize_phone
 from hall.actions import ACTIONS
 from hall.estimates import ServiceTimes
+from hall.evaluation import Evaluations
 from hall.journal import Journal
 from hall.numbering import next_number
 from hall.outcome import Outcome, Refused
@@ -37,6 +38,8 @@ class Engine:
         self.tz = config.tz
         self.journal = Journal(db, self.tz)
         self.service_times = ServiceTimes(db, config)
+        self.evaluations = Evaluations(self)
+        self.outbox = self.evaluations.outbox
 
     # -- entry points ------------------------------------------------------
     def handle(self, source: str, request: Request, now: datetime) -> Outcome:
@@ -69,6 +72,8 @@ class Engine:
         )
 
     def _apply(self, source: str, request: Request, now: datetime) -> Outcome:
+        if isinstance(request, SmsInbox):
+            return self.evaluations.reply(request, now)
         if isinstance(request, KioskRequest):
             return self.issue_ticket(source.rsplit("/", 1)[-1], request, now)
         if isinstance(request, WindowCommand):

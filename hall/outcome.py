@@ -29,9 +29,13 @@ class Outcome:
     windows: set[str] = field(default_factory=set)
     calls: bool = False
     cards: bool = False
+    # Texts queued in the outbox ({id, phone, text}): offered on sms/outbox after the commit.
+    # Full phone numbers: they go nowhere else, not into a reply, an event or a log.
+    sms: list[dict] = field(default_factory=list)
 
     def merge(self, other: Outcome) -> None:
         self.events += other.events
+        self.sms += other.sms
         self.depts |= other.depts
         self.windows |= other.windows
         self.calls |= other.calls

@@ -17,6 +17,7 @@ from bus.client import BusClient
 from bus.topics import Topics
 from hall.engine import Engine
 from hall.outcome import Outcome
+from hall.reporter import saved_summaries
 from hall.state import RecentCalls, queue_state
 from hall.supervisor import Supervisor
 
@@ -78,6 +79,18 @@ class Publisher:
             self.bus.publish(self.topics.active_cards, cards, retain=True)
             self._cards_shown, self._cards_at = shown, time.monotonic()
 
+    def sms(self, payloads: list[dict], now: datetime) -> None:
+        """Offer outbox texts to the SMS bridge (after their commit); the resend clock starts now."""
+        for payload in payloads:
+            self.bus.publish(self.topics.sms_outbox, payload)
+        self.engine.outbox.offered(payloads, now)
+        if payloads:
+            log.debug("offered %d texts on sms/outbox", len(payloads))
+
+    def report(self, summary: dict) -> None:
+        """A month's summary, retained (hall/reporter.py keeps it for the next reconnect)."""
+        self.bus.publish(self.topics.report(summary["month"]), summary, retain=True)
+
     def everything(self, now: datetime) -> None:
         """After a (re)connect: events that may not have gone out, every retained topic, then "online"."""
         for event in self.engine.journal.unpublished():
@@ -87,5 +100,7 @@ class Publisher:
                                   windows={w.id for w in config.windows}, calls=True))
         self.flush(now)
         self.cards(now, force=True)
+        for summary in saved_summaries(self.engine.db):
+            self.report(summary)
         self.bus.publish(self.topics.hall_status, "online", retain=True)
         log.info("published the hall's state; online")

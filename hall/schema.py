@@ -87,4 +87,54 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER journal_no_delete BEFORE DELETE ON journal
         BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
     """,
+    # 2: evaluation by SMS, monthly reports, phone retention (issues 6 and 7)
+    """
+    -- Every text the controller wants sent, until the SMS bridge confirms it (docs/protocol.md).
+    CREATE TABLE sms_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,  -- AUTOINCREMENT: a row id is never given twice
+        sms_id TEXT UNIQUE,             -- the id on the bus: {site}-{meta sms_id_prefix}-{id}
+        phone TEXT,                     -- full number; NULL after [storage] phone_retention_days
+        kind TEXT NOT NULL,             -- evaluation help opted_out
+        text TEXT NOT NULL,
+        status TEXT NOT NULL,           -- pending sent failed cancelled
+        created_at REAL NOT NULL,
+        done_at REAL,                   -- when it became sent, failed or cancelled
+        error TEXT                      -- failed: the bridge's {code, message} as JSON
+    );
+    CREATE INDEX sms_outbox_pending ON sms_outbox (id) WHERE status = 'pending';
+    CREATE INDEX sms_outbox_phone ON sms_outbox (phone, kind, created_at);
+    CREATE INDEX sms_outbox_with_phone ON sms_outbox (created_at) WHERE phone IS NOT NULL;
+
+    -- One row per evaluation text queued after complete or accept. It keeps no phone
+    -- number (the outbox row does, until retention), so the rating outlives it, anonymous.
+    CREATE TABLE evaluations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ticket INTEGER NOT NULL UNIQUE REFERENCES tickets (id),
+        day TEXT NOT NULL,              -- the ticket's day: the month it counts in
+        dept TEXT NOT NULL, window TEXT NOT NULL, clerk TEXT, item TEXT,
+        finished_at REAL NOT NULL,
+        outbox INTEGER NOT NULL REFERENCES sms_outbox (id),
+        rating TEXT,                    -- satisfied basic unsatisfied; NULL: not rated
+        rated_at REAL
+    );
+    -- The monthly report groups by these in this order: read in index order, no sort.
+    CREATE INDEX evaluations_month ON evaluations (day, dept, window, clerk);
+    CREATE INDEX evaluations_outbox ON evaluations (outbox);
+
+    -- Numbers that answered TD. Only a keyed hash (meta phone_salt) is kept, never the
+    -- number, so an opt-out outlives the phone retention and lasts for good.
+    CREATE TABLE sms_opt_outs (
+        phone_hash TEXT PRIMARY KEY,
+        at REAL NOT NULL
+    );
+
+    -- The daily erasure of old phone numbers visits only the rows that still have one.
+    CREATE INDEX tickets_with_phone ON tickets (issued_at) WHERE phone IS NOT NULL;
+    CREATE INDEX cards_since ON cards (since);
+    CREATE INDEX cases_done ON cases (done_at) WHERE done_at IS NOT NULL;
+
+    -- Random per database: ids stay unique even against a bridge that outlived a fresh database.
+    INSERT INTO meta (key, value) VALUES ('sms_id_prefix', lower(hex(randomblob(3))));
+    INSERT INTO meta (key, value) VALUES ('phone_salt', lower(hex(randomblob(16))));
+    """,
 ]

@@ -20,13 +20,14 @@ from pydantic import ValidationError
 
 from bus.client import Message
 from bus.codes import ErrorCode, error_reply
-from bus.payloads import MAX_PAYLOAD_BYTES, KioskRequest, Request, WindowCommand
+from bus.payloads import MAX_PAYLOAD_BYTES, KioskRequest, Request, SmsInbox, SmsSent, WindowCommand
 from bus.polled import PolledBusClient
 from bus.topics import ID_RE, Topics
 from hall.engine import Engine
 from hall.outcome import Outcome
 from hall.publisher import Publisher
-from hall.store import open_store
+from hall.reporter import MonthlyReports
+from hall.store import open_store, transaction
 from hall.supervisor import Supervisor
 from hall.workdays import WorkCalendar
 from paihao.config import HallConfig, parse_duration
@@ -64,6 +65,7 @@ class HallService:
             on_connected=self._connected,
         )
         self.publisher = Publisher(self.bus, self.topics, self.engine, self.supervisor)
+        self.reports = MonthlyReports(config, self.db, wake=self.bus.wake)
         # The whole site, so that a request on a misspelt topic still gets an
         # answer; no_local: not the controller's own state, events and replies.
         self.bus.subscribe(f"{self.topics.root}/#", self._inbox.append, no_local=True)
@@ -94,9 +96,12 @@ class HallService:
             if time.monotonic() >= next_tick:
                 self._guarded(self._tick)
                 next_tick = time.monotonic() + self.tick_s
+            if self.reports.ready():
+                self._guarded(self._report_made)
 
     def _connected(self) -> None:
         self._republish_due = True
+        self.engine.outbox.forget_offers()  # the broker may have lost them: offer all pending again
 
     def _guarded(self, func: Callable, *args: object) -> None:
         try:
@@ -116,6 +121,7 @@ class HallService:
             if self.bus.connected.is_set():
                 self.bus.wait_published(self.topics.hall_status, "offline", retain=True, timeout=3)
         finally:
+            self.reports.stop()
             self.bus.stop()
             self.db.close()
 
@@ -136,6 +142,9 @@ class HallService:
             # A request just after midnight must not meet yesterday's queue.
             self.supervisor.roll_day(now, batch)
             for message in messages:
+                if self.topics.parse(message.topic) == ("sms", "sent"):
+                    self._sms_sent(message, now)
+                    continue
                 routed = self._route(message)
                 if routed is None:
                     continue
@@ -149,11 +158,18 @@ class HallService:
             self._answer(message, outcome.reply)
             batch.merge(outcome)
         self.publisher.events(batch)
+        self.publisher.sms(batch.sms, now)
         log.debug("batch of %d requests applied", len(messages))
 
     def _route(self, message: Message) -> tuple[str, Request] | None:
         """(source, request) for a valid request; otherwise answer the error and None."""
         levels = self.topics.parse(message.topic)
+        if levels == ("sms", "inbox"):
+            request = self._parse(message, SmsInbox)
+            if request is not None and not message.response_topic:
+                log.warning("an SMS on %s has no response topic; ignored (the bridge sends it again)", message.topic)
+                return None
+            return ("sms/inbox", request) if request is not None else None
         if len(levels) == 3 and levels[0] == "kiosks" and levels[2] == "request":
             model: type[Request] = KioskRequest
         elif len(levels) == 3 and levels[0] == "windows" and levels[2] == "command":
@@ -177,7 +193,18 @@ class HallService:
             return None
         return (f"{levels[0]}/{device}", request) if request is not None else None
 
-    def _parse(self, message: Message, model: type[Request]) -> Request | None:
+    def _sms_sent(self, message: Message, now: datetime) -> None:
+        """The bridge's word on an outbox text: not a request, nobody to answer."""
+        sent = self._parse(message, SmsSent)
+        if sent is None:
+            return
+        try:
+            with transaction(self.db):
+                self.engine.outbox.confirm(sent, now)
+        except Exception:
+            log.exception("internal error on %s; rolled back, the bridge will confirm again", message.topic)
+
+    def _parse(self, message: Message, model: type[Request] | type[SmsSent]) -> Request | SmsSent | None:
         if len(message.payload) > MAX_PAYLOAD_BYTES:
             self._refuse(message, ErrorCode.BAD_REQUEST, f"payload larger than {MAX_PAYLOAD_BYTES} bytes")
             return None
@@ -212,3 +239,10 @@ class HallService:
         now = self.clock()
         self.publisher.events(self.supervisor.tick(now))
         self.publisher.cards(now, force=False)
+        self.publisher.sms(self.engine.outbox.due(now), now)
+        self.reports.check(now)
+
+    def _report_made(self) -> None:
+        summary = self.reports.collect()
+        if summary is not None:
+            self.publisher.report(summary)

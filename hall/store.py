@@ -11,6 +11,7 @@ from pathlib import Path
 import sqlite_utils
 
 from hall.schema import MIGRATIONS
+from paihao.errors import PaihaoError
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +99,23 @@ def transaction(db: sqlite_utils.Database) -> Iterator[None]:
         raise
     else:
         db.conn.execute("RELEASE SAVEPOINT paihao_request")
+
+
+class StoreError(PaihaoError, OSError):
+    """The database cannot be read as this paihao expects (missing, or another schema)."""
+
+
+def open_readonly(path: str | Path) -> sqlite3.Connection:
+    """A read-only connection for reports: safe beside the running controller (WAL readers never block it)."""
+    if not Path(path).is_file():
+        raise StoreError(f"{path}: no such database")
+    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout=5000")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version != len(MIGRATIONS):
+        conn.close()
+        raise StoreError(
+            f"{path}: database schema {version}, this paihao reads schema {len(MIGRATIONS)};"
+            " start the controller (paihao hall) once to upgrade it, or upgrade paihao"
+        )
+    return conn

@@ -1,4 +1,5 @@
-"""The supervisor's clock tick: records cards as services run late, and closes past days."""
+"""The supervisor's clock tick: records cards as services run late, and closes past days
+(expiring their tickets, forgetting old request ids, erasing old phone numbers)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from hall.outcome import Outcome
+from hall.retention import erase_old_phones
 from hall.store import transaction
 from hall.supervision import Overdue, case_overdue, serving_overdue
 
@@ -113,4 +115,8 @@ class Supervisor:
         outcome.cards = True  # case levels move at midnight
         keep_s = self.engine.config.queue.request_retention_days * 86400
         self.db.conn.execute("DELETE FROM requests WHERE at < ?", (now.timestamp() - keep_s,))
+        erased = erase_old_phones(self.db, now, self.engine.config.storage.phone_retention_days)
+        if any(erased.values()):
+            self.engine.journal.emit("phones_erased", now, publish=False, **erased)
+            log.info("phone numbers erased after %d days: %s", self.engine.config.storage.phone_retention_days, erased)
 

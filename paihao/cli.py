@@ -70,6 +70,40 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     return 0
 
 
+def _month(text: str) -> str:
+    from hall.reports import check_month
+
+    try:
+        return check_month(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from hall.reporter import is_final, make_report
+
+    config = _load(args)
+    now = datetime.now(timezone.utc)
+    summary = make_report(config, args.month, final=is_final(config, args.month, now), made_at=now)
+    hall = summary["hall"]
+    print(f"{config.site.name} {args.month}: {hall['issued']} tickets, {hall['served']} served, "
+          f"{hall['eval_answered']} evaluations answered, score {hall['score'] if hall['score'] is not None else '-'}")
+    for name in summary["files"].values():
+        print(f"{config.reports.folder}/{name}")
+    if args.publish:
+        from bus.client import BusClient
+        from bus.topics import Topics
+
+        topics = Topics(config.site.id)
+        with BusClient(f"paihao-report-{config.site.id}", config.mqtt.host, config.mqtt.port,
+                       username=config.mqtt.username, password=config.mqtt.password) as bus:
+            bus.wait_published(topics.report(args.month), summary, retain=True)
+        print(f"published on {topics.report(args.month)}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from paihao.demo import run_demo
 
@@ -115,6 +149,14 @@ def build_parser() -> argparse.ArgumentParser:
     check = commands.add_parser("check-config", help="validate a config file without starting anything")
     check.add_argument("config")
     check.set_defaults(func=cmd_check_config)
+
+    report = commands.add_parser("report", help="write a month's scores as CSV and XLSX into [reports] folder")
+    report.add_argument("--config", required=True, help="hall config (TOML)")
+    report.add_argument("--month", required=True, type=_month, help="YYYY-MM, e.g. 2026-11 (site timezone)")
+    report.add_argument("--db", help="SQLite file, overrides [storage] db (read only; the controller may run)")
+    report.add_argument("--publish", action="store_true", help="also publish the summary, retained, on the broker")
+    report.add_argument("--broker", type=_broker, help="HOST:PORT, overrides [mqtt] (with --publish)")
+    report.set_defaults(func=cmd_report)
 
     demo = commands.add_parser("demo", help="a private broker, the controller and simulated citizens and clerks")
     demo.add_argument("--config", default="config/rongchang.toml")

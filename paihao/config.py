@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import string
 import tomllib
 from datetime import timedelta
 from pathlib import Path
@@ -142,21 +143,41 @@ class Calendar(Section):
         return values
 
 
+SMS_FIELDS = ("hall", "date", "window", "item", "ticket", "dept")
+
+
+def _template_fields(allowed: tuple[str, ...]):
+    """A text with ``{field}`` placeholders, each one of ``allowed``: checked on load, not when a text is due."""
+
+    def check(text: str) -> str:
+        try:
+            names = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+        except ValueError as exc:
+            raise ValueError(f"{text!r}: {exc} (write a literal brace as {{{{ or }}}})") from None
+        for name in names:
+            if name not in allowed:
+                raise ValueError(f"{{{name}}} is not one of {', '.join('{' + a + '}' for a in allowed)}")
+        return text
+
+    return AfterValidator(check)
+
+
 class Sms(Section):
     """Evaluation by SMS (issue 6): the text sent after a service, and how replies are matched."""
 
-    enabled: bool = Field(True, description="false: no evaluation texts are queued")
-    template: str = Field(
+    enabled: bool = Field(True, description="false: no texts are queued at all; replies that arrive are still recorded")
+    template: Annotated[str, _template_fields(SMS_FIELDS)] = Field(
         "【{hall}】您于{date}在{window}办理的{item}已办结。请回复：1满意 2基本满意 3不满意",
+        min_length=1,
         max_length=300,
         description="fields: {hall} {date} {window} {item} {ticket} {dept}",
     )
-    help: str = Field(
-        "【{hall}】请回复数字评价：1满意 2基本满意 3不满意；回复TD退订。", max_length=300,
-        description="the one reply to a text that is not a rating",
+    help: Annotated[str, _template_fields(("hall",))] = Field(
+        "【{hall}】请回复数字评价：1满意 2基本满意 3不满意；回复TD退订。", min_length=1, max_length=300,
+        description="the one reply to a text that is not a rating (at most one per number per reply_window); {hall}",
     )
-    opted_out: str = Field(
-        "【{hall}】您已退订评价短信。", max_length=300, description="the reply to TD; empty: none"
+    opted_out: Annotated[str, _template_fields(("hall",))] = Field(
+        "【{hall}】您已退订评价短信。", max_length=300, description="the reply to TD; empty: none; {hall}"
     )
     reply_window: Duration = Field("72h", description="a reply rates the latest unrated service this recent")
     resend: Duration = Field("60s", description="an outbox text not yet confirmed sent is offered again this often")
@@ -165,11 +186,11 @@ class Sms(Section):
 class Score(Section):
     """The monthly score: mean points of the answered evaluations, minus a penalty per card."""
 
-    satisfied: float = Field(100, ge=0, le=1000)
-    basic: float = Field(60, ge=0, le=1000)
-    unsatisfied: float = Field(0, ge=0, le=1000)
+    satisfied: float = Field(100, ge=0, le=1000, description="points for 满意")
+    basic: float = Field(60, ge=0, le=1000, description="points for 基本满意")
+    unsatisfied: float = Field(0, ge=0, le=1000, description="points for 不满意")
     yellow_penalty: float = Field(1, ge=0, le=1000, description="points off per yellow card")
-    red_penalty: float = Field(3, ge=0, le=1000, description="points off per red card")
+    red_penalty: float = Field(3, ge=0, le=1000, description="points off per red card (on top of its yellow one)")
 
 
 class Reports(Section):
@@ -280,6 +301,9 @@ class HallConfig(Section):
                 raise ValueError(f"departments: {dept!r} has no window, its tickets would never be called")
             if dept not in with_items:
                 raise ValueError(f"departments: {dept!r} has no items, no ticket could be taken for it")
+        if timedelta(days=self.storage.phone_retention_days) < parse_duration(self.sms.reply_window):
+            # The reply is matched by the number the text went to: erased, a reply could not be matched.
+            raise ValueError("storage.phone_retention_days: shorter than [sms] reply_window")
         return self
 
     # Look-ups used by every process; the lists are small, so plain scans are fine.
@@ -338,7 +362,13 @@ def load_config(path: str | Path, **overrides: object) -> HallConfig:
     db = Path(config.storage.db)
     if not db.is_absolute():
         db = (path.parent / db).resolve()
-    return config.model_copy(update={"storage": config.storage.model_copy(update={"db": str(db)})})
+    folder = Path(config.reports.folder)
+    if not folder.is_absolute():
+        folder = (path.parent / folder).resolve()
+    return config.model_copy(update={
+        "storage": config.storage.model_copy(update={"db": str(db)}),
+        "reports": config.reports.model_copy(update={"folder": str(folder)}),
+    })
 
 
 def _describe(path: Path, exc: ValidationError) -> str:

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bus.payloads import KioskRequest, WindowCommand
+from bus.payloads import KioskRequest, SmsInbox, SmsSent, WindowCommand
 from hall.engine import Engine
 from hall.store import open_store
 from hall.supervisor import Supervisor
@@ -33,11 +33,14 @@ def phones(n: int) -> list[str]:
 class Hall:
     """Engine and Supervisor over one SQLite file; keeps every reply and event."""
 
-    def __init__(self, path: Path) -> None:
-        self.config = load_config(CONFIG, storage={"db": str(path)})
+    def __init__(self, path: Path, **overrides: dict) -> None:
+        overrides["storage"] = {"db": str(path), **overrides.get("storage", {})}
+        overrides["reports"] = {"folder": str(path.parent / "reports"), **overrides.get("reports", {})}
+        self.config = load_config(CONFIG, **overrides)
         self.now = T0
         self.replies: list[dict] = []
         self.events: list[dict] = []
+        self.texts: list[dict] = []  # what was queued for the SMS bridge: {id, phone, text}
         self._ids = itertools.count(1)
         self.open()
 
@@ -55,6 +58,7 @@ class Hall:
         outcome = self.engine.handle(source, request, self.now)
         self.replies.append(outcome.reply)
         self.events += outcome.events
+        self.texts += outcome.sms
         return outcome.reply
 
     def ticket(self, dept="02", item="0202", phone=PHONE, rid=None) -> dict:
@@ -65,6 +69,17 @@ class Hall:
     def cmd(self, window: str, action: str, rid=None, **fields) -> dict:
         rid = rid or f"w{next(self._ids)}"
         return self._handle(f"windows/{window}", WindowCommand(request_id=rid, action=action, **fields))
+
+    def sms(self, text: str, phone: str = PHONE, rid: str | None = None) -> dict:
+        """A citizen's text, as the SMS bridge hands it over."""
+        request = SmsInbox(request_id=rid or f"s{next(self._ids)}", phone=phone, text=text,
+                           received_at=self.now.isoformat())
+        return self._handle("sms/inbox", request)
+
+    def sent(self, sms_id: str, ok: bool = True, error: dict | None = None) -> bool:
+        """The bridge's word on a text, in its own transaction as the service applies it."""
+        with self.db.atomic():
+            return self.engine.outbox.confirm(SmsSent(id=sms_id, ok=ok, error=error), self.now)
 
     def do(self, window: str | None, action: str, fields: dict) -> dict:
         return self.ticket(**fields) if window is None else self.cmd(window, action, **fields)

@@ -211,6 +211,11 @@ def full_day(peer: Peer, clock) -> dict[str, dict]:
     r["complete5"] = ok(peer.command("5", "complete"))
     event(peer, "completed", ticket=immediate, window="5")
     state(peer, peer.topics.active_cards, lambda s: s["cards"] == [], since=mark)
+    # The citizen of 02002, served last, answers the evaluation text (the bridge stands in).
+    r["sms"] = ok(peer.request(peer.topics.sms_inbox, {"request_id": "bridge-1", "phone": "+8613812345678",
+                                                         "text": "3 窗口态度不好", "received_at": clock().isoformat()},
+                               timeout=5))
+    event(peer, "complaint", ticket=immediate, window="5", clerk="c03")
     probe(peer)  # everything the day published has arrived
     return r
 
@@ -229,6 +234,7 @@ def test_every_window_action(hall, peer, clock):
     assert [r[a]["window"]["status"] for a in ("pause", "resume", "logout")] == ["paused", "open", "closed"]
     assert r["logout"]["window"]["clerk"] is None
     assert r["complete"]["ticket"]["status"] == "completed" and r["complete"]["ticket"]["number"] == "05001"
+    assert r["sms"] == {"ok": True, "result": "rated", "rating": "unsatisfied"}
 
 
 def test_events_are_ordered_and_timed(hall, peer, clock):
@@ -249,12 +255,14 @@ def test_full_phone_number_only_in_requests(hall, peer, clock, caplog):
     caplog.set_level(logging.DEBUG)
     full_day(peer, clock)
     everything = [(m.topic, m.payload.decode("utf-8")) for m in peer.heard.messages]
-    requests = {t for t, _ in everything if t.startswith(f"{peer.topics.root}/kiosks/")}
+    sms = {peer.topics.sms_outbox, peer.topics.sms_inbox}
+    requests = {t for t, _ in everything if t.startswith(f"{peer.topics.root}/kiosks/") or t in sms}
     assert requests and any(PHONE in p for t, p in everything if t in requests)  # the test sees it where it is
+    assert any(PHONE in p for t, p in everything if t == peer.topics.sms_outbox)  # the evaluation texts
     assert [t for t, p in everything if t not in requests and PHONE in p] == []
     assert [t for t, p in everything if t not in requests and "1234 5678" in p] == []
     shown = {t for t, p in everything if MASKED in p}
-    assert peer.topics.event("ticket_issued") in shown
+    assert peer.topics.event("ticket_issued") in shown and peer.topics.event("complaint") in shown
     assert any(t.startswith(f"{peer.topics.root}/replies/") for t in shown)
     assert PHONE not in caplog.text
 
