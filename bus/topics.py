@@ -26,6 +26,9 @@ EVENT_TYPES = (
     "window_resumed",
     "evaluated",  # a citizen's SMS rating was stored (issue 6)
     "complaint",  # ... and it was "unsatisfied": for the supervisor, at once
+    "sms_opted_out",  # a number answered TD
+    "tickets_expired",  # a new day: past days' waiting and skipped tickets expired
+    "phones_erased",  # phone numbers past their retention were erased
 )
 
 

@@ -34,15 +34,12 @@ class Journal:
         window: str | None = None,
         clerk: str | None = None,
         request_id: str | None = None,
-        publish: bool = True,
         **data: object,
     ) -> dict:
         """Append one entry; return the event as it will be published."""
         at = now.astimezone(self.tz).isoformat(timespec="milliseconds")
         body = {"ticket": ticket, "window": window, "clerk": clerk, **data}
         body = {k: v for k, v in body.items() if v is not None}
-        if not publish:
-            body["audit_only"] = True
         seq = self.db.conn.execute(
             "INSERT INTO journal (at, type, window, clerk, ticket, request_id, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (at, event_type, window, clerk, ticket, request_id, json.dumps(body, ensure_ascii=False)),
@@ -66,6 +63,6 @@ class Journal:
         events = []
         for seq, at, event_type, data in rows:
             body = json.loads(data)
-            if not body.get("audit_only"):
+            if not body.get("audit_only"):  # rows of versions before every entry was an event
                 events.append({"type": event_type, "seq": seq, "at": at, **body})
         return events

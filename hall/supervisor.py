@@ -108,7 +108,7 @@ class Supervisor:
                 (now.timestamp(), today),
             )
             counts = {dept: n for dept, n in stale}
-            self.engine.journal.emit("tickets_expired", now, publish=False, day=today, counts=counts)
+            outcome.events.append(self.engine.journal.emit("tickets_expired", now, day=today, counts=counts))
             outcome.depts |= set(counts)
             log.info("new day %s: %d tickets of past days expired", today, sum(counts.values()))
         self._last_day = today
@@ -117,6 +117,6 @@ class Supervisor:
         self.db.conn.execute("DELETE FROM requests WHERE at < ?", (now.timestamp() - keep_s,))
         erased = erase_old_phones(self.db, now, self.engine.config.storage.phone_retention_days)
         if any(erased.values()):
-            self.engine.journal.emit("phones_erased", now, publish=False, **erased)
+            outcome.events.append(self.engine.journal.emit("phones_erased", now, **erased))
             log.info("phone numbers erased after %d days: %s", self.engine.config.storage.phone_retention_days, erased)
 

@@ -121,6 +121,10 @@ def test_a_new_day_expires_yesterdays_waiting_and_skipped_tickets(hall):
     assert code(hall.cmd("1", "next")) == "no_waiting"
     assert code(hall.cmd("1", "requeue", ticket="02001")) == "unknown_ticket"
     assert number(hall.ticket()) == "02001"
+    expired = [e for e in hall.events if e["type"] == "tickets_expired"]
+    assert [(e["day"], e["counts"]) for e in expired] == [("2026-11-28", {"02": 3})]
+    # Every journal entry is published: a listener sees seq without a gap, so a gap means a loss.
+    assert [e["seq"] for e in hall.events] == [seq for (seq,) in hall.rows("SELECT seq FROM journal ORDER BY seq")]
 
 
 def test_a_restart_after_todays_first_ticket_still_expires_yesterdays(hall):
