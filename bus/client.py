@@ -69,11 +69,15 @@ class BusClient:
         tcp_nodelay: bool = True,
         reply_topic: str | None = None,
         on_connected: Callable[[], None] | None = None,
+        tls: bool = False,
+        ca_file: str | None = None,
     ) -> None:
         self.client_id = client_id
         self.host, self.port, self.keepalive = host, port, keepalive
         self.reply_topic = reply_topic
         self.connected = threading.Event()
+        self.refused: str | None = None  # the broker's reason, while it refuses this client
+        self._answered = threading.Event()  # a CONNACK came, welcome or not
         self._on_connected = on_connected
         self._tcp_nodelay = tcp_nodelay
         self._subscriptions: list[tuple[str, Handler, bool]] = []
@@ -84,6 +88,9 @@ class BusClient:
         )
         if username:
             self._client.username_pw_set(username, password)
+        if tls:
+            # ca_file None: the system's CAs. The broker's name is checked against its certificate.
+            self._client.tls_set(ca_certs=ca_file)
         if will:
             self._client.will_set(will[0], encode(will[1]), qos=1, retain=True)
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
@@ -103,8 +110,11 @@ class BusClient:
         """Connect in the background; with ``wait``, block until connected or raise."""
         self._client.connect_async(self.host, self.port, self.keepalive, clean_start=True)
         self._client.loop_start()
-        if wait is not None and not self.connected.wait(wait):
+        # connected is set before _answered, so a welcome is never mistaken for a refusal
+        if wait is not None and not (self._answered.wait(wait) and self.connected.is_set()):
             self.stop()
+            if self.refused:
+                raise BrokerError(f"the MQTT broker at {self.host}:{self.port} refused {self.client_id}: {self.refused}")
             raise BrokerError(f"no MQTT broker answered at {self.host}:{self.port} within {wait:g} s")
         return self
 
@@ -207,12 +217,17 @@ class BusClient:
     def _handle_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: object, properties: object) -> None:
         try:
             if getattr(reason, "is_failure", False):
+                # e.g. "Not authorized": a wrong password, or an account the broker does not know
+                self.refused = str(reason)
+                self._answered.set()
                 log.error("MQTT broker %s:%s refused %s: %s", self.host, self.port, self.client_id, reason)
                 return
+            self.refused = None
             for pattern, _handler, no_local in self._subscriptions:
                 client.subscribe(pattern, options=SubscribeOptions(qos=1, noLocal=no_local))
             log.info("connected to MQTT broker %s:%s as %s", self.host, self.port, self.client_id)
             self.connected.set()
+            self._answered.set()
             if self._on_connected:
                 self._on_connected()
         except Exception:

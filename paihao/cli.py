@@ -63,10 +63,33 @@ def cmd_caller(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if args.dump:
+        import json
+
+        from paihao.dump import masked
+
+        print(json.dumps(masked(config), ensure_ascii=False, indent=2))
+        return 0
     print(
         f"{args.config}: ok: site {config.site.id} ({config.site.name}), {len(config.departments)} departments, "
         f"{len(config.items)} items, {len(config.windows)} windows, {len(config.clerks)} clerks"
     )
+    return 0
+
+
+def cmd_broker_config(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from paihao.broker_config import write_broker_config
+
+    config = load_config(args.config)
+    credentials = Path(args.credentials) if args.credentials else None
+    written = write_broker_config(config, Path(args.out), credentials=credentials, run_user=args.broker_user,
+                                  source=str(Path(args.config).resolve()))
+    for path, changed in written:
+        print(f"{'wrote    ' if changed else 'unchanged'} {path}")
+    if not any(changed for _, changed in written):
+        print("nothing changed")
     return 0
 
 
@@ -114,7 +137,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate a config file without starting anything")
     check.add_argument("config")
+    check.add_argument("--dump", action="store_true", help="print the effective config (JSON), secrets masked")
     check.set_defaults(func=cmd_check_config)
+
+    broker = commands.add_parser("broker-config", help="write mosquitto.conf, the password file and the ACL")
+    broker.add_argument("--config", required=True, help="hall config (TOML)")
+    broker.add_argument("--out", required=True, metavar="DIR", help="where the broker will read them from")
+    broker.add_argument("--credentials", metavar="FILE",
+                        help="passwords to use (account = \"password\"); missing ones are kept or generated")
+    broker.add_argument("--broker-user", default="mosquitto",
+                        help="the user mosquitto runs as (it must read the password file and the ACL)")
+    broker.set_defaults(func=cmd_broker_config)
 
     demo = commands.add_parser("demo", help="a private broker, the controller and simulated citizens and clerks")
     demo.add_argument("--config", default="config/rongchang.toml")
