@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import ssl
 import threading
 import uuid
 from collections.abc import Callable
@@ -39,6 +40,18 @@ class Message:
 
 
 Handler = Callable[[Message], None]
+
+
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """Closes itself when the TLS handshake fails (a certificate we do not trust): paho 2.2
+    drops it unclosed, and retries every few seconds, leaking a socket each time."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
 
 
 def encode(payload: dict | list | str | bytes) -> bytes:
@@ -90,7 +103,9 @@ class BusClient:
             self._client.username_pw_set(username, password)
         if tls:
             # ca_file None: the system's CAs. The broker's name is checked against its certificate.
-            self._client.tls_set(ca_certs=ca_file)
+            context = ssl.create_default_context(cafile=ca_file)
+            context.sslsocket_class = _ClosingSSLSocket
+            self._client.tls_set_context(context)
         if will:
             self._client.will_set(will[0], encode(will[1]), qos=1, retain=True)
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)

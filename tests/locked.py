@@ -63,11 +63,12 @@ class LockedHall:
     def passwords(self) -> dict[str, str]:
         return read_credentials(self.config.mqtt.credentials)  # type: ignore[arg-type]
 
-    def client(self, account: str, *, reply: bool = True, **changes: object) -> BusClient:
+    def client(self, account: str, *, reply: bool = True, wait: float = 10, **changes: object) -> BusClient:
         """A started BusClient logged in as ``account`` (``changes`` override the login)."""
         options = {**connection(self.config, account), **changes}
         reply_topic = self.topics.replies(account) if reply else None
-        return BusClient(f"test-{account}-{uuid.uuid4().hex[:8]}", reply_topic=reply_topic, **options).start()
+        client = BusClient(f"test-{account}-{uuid.uuid4().hex[:8]}", reply_topic=reply_topic, **options)
+        return client.start(wait)
 
     def fence(self) -> None:
         """Once every device has heard this, it has heard all that was published before: "online"
