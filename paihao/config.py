@@ -358,8 +358,12 @@ class HallConfig(Section):
         return ZoneInfo(self.site.timezone)
 
 
-def load_config(path: str | Path, **overrides: object) -> HallConfig:
-    """Read and validate a hall config; raise ConfigError naming the file and key."""
+def load_config(path: str | Path, *, folder: Path | None = None, **overrides: object) -> HallConfig:
+    """Read and validate a hall config; raise ConfigError naming the file and key.
+
+    Relative paths in it are relative to ``folder``, by default the file's own (the
+    installer passes the folder the file is about to be copied to).
+    """
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -375,7 +379,7 @@ def load_config(path: str | Path, **overrides: object) -> HallConfig:
         config = HallConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from None
-    return _resolve_paths(config, path.parent)
+    return _resolve_paths(config, folder or path.parent)
 
 
 def _resolve_paths(config: HallConfig, folder: Path) -> HallConfig:
