@@ -129,7 +129,8 @@ class BusClient:
         if wait is not None and not (self._answered.wait(wait) and self.connected.is_set()):
             self.stop()
             if self.refused:
-                raise BrokerError(f"the MQTT broker at {self.host}:{self.port} refused {self.client_id}: {self.refused}")
+                raise BrokerError(f"the MQTT broker at {self.host}:{self.port} refused {self.client_id}: "
+                                  f"{self.refused}")
             raise BrokerError(f"no MQTT broker answered at {self.host}:{self.port} within {wait:g} s")
         return self
 

@@ -392,7 +392,8 @@ def _resolve_paths(config: HallConfig, folder: Path) -> HallConfig:
     return config.model_copy(update={
         "storage": config.storage.model_copy(update={"db": resolved(config.storage.db)}),
         "mqtt": mqtt.model_copy(update={"credentials": resolved(mqtt.credentials), "ca_file": resolved(mqtt.ca_file)}),
-        "broker": broker.model_copy(update={"certfile": resolved(broker.certfile), "keyfile": resolved(broker.keyfile)}),
+        "broker": broker.model_copy(update={"certfile": resolved(broker.certfile),
+                                            "keyfile": resolved(broker.keyfile)}),
     })
 
 
