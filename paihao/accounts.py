@@ -84,4 +84,4 @@ def _bridge(t: Topics, bridge: str) -> Account:
     name = account_name("bridge", bridge)
     return Account(name, f"SMS bridge {bridge}: the texts, nothing else",
                    read=(t.hall_status, t.sms_outbox, t.replies(name)),
-                   write=(t.sms_sent, t.sms_inbox, t.device_status("bridges", bridge)))
+                   write=(t.sms_sent, t.sms_inbox, t.device_status("bridge", bridge)))
