@@ -109,3 +109,16 @@ class LocalBroker:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class ConfiguredBroker(LocalBroker):
+    """The real mosquitto with a config file of our making (``paihao broker-config``'s), as a hall
+    server runs it: for the tests of accounts, ACLs and TLS. ``port`` is the one the file listens on."""
+
+    def __init__(self, config_file: Path, port: int, host: str = "127.0.0.1") -> None:
+        super().__init__(port)
+        self.host = host
+        self.config_file = config_file
+
+    def _write_config(self) -> Path:
+        return self.config_file

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import ssl
 import threading
 import uuid
 from collections.abc import Callable
@@ -48,6 +49,18 @@ class Message:
 
 
 Handler = Callable[[Message], None]
+
+
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """Closes itself when the TLS handshake fails (a certificate we do not trust): paho 2.2
+    drops it unclosed, and retries every few seconds, leaking a socket each time."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
 
 
 def encode(payload: dict | list | str | bytes) -> bytes:
@@ -81,11 +94,15 @@ class BusClient:
         reply_topic: str | None = None,
         on_connected: Callable[[], None] | None = None,
         on_disconnected: Callable[[], None] | None = None,
+        tls: bool = False,
+        ca_file: str | None = None,
     ) -> None:
         self.client_id = client_id
         self.host, self.port, self.keepalive = host, port, keepalive
         self.reply_topic = reply_topic
         self.connected = threading.Event()
+        self.refused: str | None = None  # the broker's reason, while it refuses this client
+        self._answered = threading.Event()  # a CONNACK came, welcome or not
         self._on_connected = on_connected
         self._on_disconnected = on_disconnected
         self._tcp_nodelay = tcp_nodelay
@@ -97,6 +114,11 @@ class BusClient:
         )
         if username:
             self._client.username_pw_set(username, password)
+        if tls:
+            # ca_file None: the system's CAs. The broker's name is checked against its certificate.
+            context = ssl.create_default_context(cafile=ca_file)
+            context.sslsocket_class = _ClosingSSLSocket
+            self._client.tls_set_context(context)
         if will:
             self._client.will_set(will[0], encode(will[1]), qos=1, retain=True)
         self._client.reconnect_delay_set(min_delay=1, max_delay=10)
@@ -116,8 +138,12 @@ class BusClient:
         """Connect in the background; with ``wait``, block until connected or raise."""
         self._client.connect_async(self.host, self.port, self.keepalive, clean_start=True)
         self._client.loop_start()
-        if wait is not None and not self.connected.wait(wait):
+        # connected is set before _answered, so a welcome is never mistaken for a refusal
+        if wait is not None and not (self._answered.wait(wait) and self.connected.is_set()):
             self.stop()
+            if self.refused:
+                raise BrokerError(f"the MQTT broker at {self.host}:{self.port} refused {self.client_id}: "
+                                  f"{self.refused}")
             raise BrokerError(f"no MQTT broker answered at {self.host}:{self.port} within {wait:g} s")
         return self
 
@@ -247,12 +273,17 @@ class BusClient:
     def _handle_connect(self, client: mqtt.Client, userdata: object, flags: object, reason: object, properties: object) -> None:
         try:
             if getattr(reason, "is_failure", False):
+                # e.g. "Not authorized": a wrong password, or an account the broker does not know
+                self.refused = str(reason)
+                self._answered.set()
                 log.error("MQTT broker %s:%s refused %s: %s", self.host, self.port, self.client_id, reason)
                 return
+            self.refused = None
             for pattern, _handler, no_local in self._subscriptions:
                 client.subscribe(pattern, options=SubscribeOptions(qos=1, noLocal=no_local))
             log.info("connected to MQTT broker %s:%s as %s", self.host, self.port, self.client_id)
             self.connected.set()
+            self._answered.set()
             if self._on_connected:
                 self._on_connected()
         except Exception:

@@ -35,6 +35,7 @@ from caller.tty import TtyKeys, TtyPanel
 from paihao.config import HallConfig
 from paihao.device_config import CallerPad, PadWindow
 from paihao.errors import ConfigError
+from paihao.systemd import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -228,9 +229,11 @@ class CallerApp:
         faults += [f.fault for f in self.lcds.values() if f.fault]
         self.link.set_faults(faults, faults[-1] if faults else None)
 
-    def run(self, stop: threading.Event) -> None:
+    def run(self, stop: threading.Event, *, alive: Callable[[], None] = lambda: None) -> None:
+        """``alive`` is called on every turn (systemd's watchdog), while the ticker still ticks."""
         while not stop.wait(0.5) and not self._stop.is_set():
-            pass
+            if self._ticker is not None and self._ticker.is_alive():
+                alive()
 
 
 def run_caller(config: HallConfig, pad_id: str | None, *, tty: bool, window: str | None) -> None:
@@ -247,8 +250,12 @@ def run_caller(config: HallConfig, pad_id: str | None, *, tty: bool, window: str
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     started = time.monotonic()
-    try:
-        app.start().run(stop)
-    finally:
-        app.close()
+    with Notifier() as systemd:
+        try:
+            app.start()
+            systemd.ready(f"caller {pad.id}: windows {', '.join(app.pads)}")
+            app.run(stop, alive=systemd.watchdog)
+        finally:
+            systemd.stopping()
+            app.close()
     log.info("caller %s stopped after %.0f s", pad.id, time.monotonic() - started)

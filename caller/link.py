@@ -21,7 +21,9 @@ from functools import partial
 
 from bus.client import BusClient, Message
 from bus.topics import Topics
+from paihao.accounts import account_name
 from paihao.config import HallConfig
+from paihao.credentials import connection
 from paihao.errors import BusTimeout, PaihaoError
 
 log = logging.getLogger(__name__)
@@ -51,13 +53,12 @@ class CallerLink:
         self._status_lock = threading.Lock()
         self.status_topic = self.topics.device_status("callers", pad_id)
         will = {"online": False, "windows": list(self.windows), "faults": [], "last_error": None}
-        name = f"caller-{pad_id}"
+        name = account_name("caller", pad_id)  # its broker account, and the replies only it may read
         self.bus = BusClient(
-            f"paihao-{name}", config.mqtt.host, config.mqtt.port, will=(self.status_topic, json.dumps(will)),
-            username=config.mqtt.username, password=config.mqtt.password,
-            keepalive=config.mqtt.keepalive_s, tcp_nodelay=config.mqtt.tcp_nodelay,
+            f"paihao-{name}", will=(self.status_topic, json.dumps(will)),
             reply_topic=self.topics.replies(name), on_connected=self._connected,
             on_disconnected=self._disconnected,
+            **connection(config, name),
         )
         self.bus.subscribe(self.topics.hall_status, self._hall_status)
         for window in self.windows:

@@ -29,6 +29,7 @@ from display.voice.engines import Engine, make_engine
 from paihao.config import HallConfig
 from paihao.device_config import Display
 from paihao.errors import ConfigError
+from paihao.systemd import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -200,10 +201,12 @@ class DisplayApp:
         self.pygame.image.save(self.surface, str(tmp))
         tmp.replace(path)  # a viewer refreshing the folder never sees half a PNG
 
-    def run(self, stop: threading.Event | None = None) -> None:
+    def run(self, stop: threading.Event | None = None, *, alive: Callable[[], None] = lambda: None) -> None:
+        """``alive`` is called on every turn (systemd's watchdog)."""
         period = 1 / self.display.fps
         due = time.monotonic()
         while not (stop and stop.is_set()) and not self._stop.is_set():
+            alive()
             self.step()
             due = max(due + period, time.monotonic())
             if self.changed.wait(max(0.0, due - time.monotonic())):
@@ -232,8 +235,12 @@ def run_display(config: HallConfig, display_id: str, *, window: str | None, scre
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    try:
-        app.start().run(stop)
-    finally:
-        app.close()
+    with Notifier() as systemd:
+        try:
+            app.start()
+            systemd.ready(f"display {display_id}")
+            app.run(stop, alive=systemd.watchdog)
+        finally:
+            systemd.stopping()
+            app.close()
     log.info("display %s stopped", display_id)

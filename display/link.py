@@ -15,7 +15,9 @@ from collections.abc import Callable
 from bus.client import BusClient, Message
 from bus.topics import Topics
 from display.hallstate import HallState
+from paihao.accounts import account_name
 from paihao.config import HallConfig
+from paihao.credentials import connection
 
 log = logging.getLogger(__name__)
 
@@ -29,12 +31,10 @@ class DisplayLink:
         self.state = state
         self._status = status
         self.status_topic = self.topics.device_status("displays", display_id)
+        name = account_name("display", display_id)
         self.bus = BusClient(
-            f"paihao-display-{display_id}", config.mqtt.host, config.mqtt.port,
-            will=(self.status_topic, json.dumps(OFFLINE)),
-            username=config.mqtt.username, password=config.mqtt.password,
-            keepalive=config.mqtt.keepalive_s, tcp_nodelay=config.mqtt.tcp_nodelay,
-            on_connected=self.publish_status,
+            f"paihao-{name}", will=(self.status_topic, json.dumps(OFFLINE)), on_connected=self.publish_status,
+            **connection(config, name),  # its own account, which may only read and say it is alive
         )
         t = self.topics
         for pattern in (t.hall_status, t.queue("+"), t.window("+"), t.recent_calls, t.active_cards, t.event("+")):

@@ -9,6 +9,7 @@ import threading
 
 from hall.service import Clock, HallService, utc_now
 from paihao.config import HallConfig
+from paihao.systemd import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +31,13 @@ def run_hall(config: HallConfig, *, clock: Clock = utc_now, stop: threading.Even
         config.site.id, len(config.departments), len(config.windows),
         config.storage.db, config.mqtt.host, config.mqtt.port,
     )
-    try:
-        service.run(stop)
-    finally:
-        service.close()
-        log.info("hall %s stopped", config.site.id)
+    with Notifier() as systemd:
+        # Ready once the database is open and migrated; the loop then connects (and reconnects)
+        # by itself. The watchdog is fed from inside the loop: a hung loop is restarted.
+        systemd.ready(f"serving site {config.site.id}")
+        try:
+            service.run(stop, alive=systemd.watchdog)
+        finally:
+            systemd.stopping()
+            service.close()
+            log.info("hall %s stopped", config.site.id)

@@ -30,7 +30,9 @@ from hall.reporter import MonthlyReports
 from hall.store import open_store, transaction
 from hall.supervisor import Supervisor
 from hall.workdays import WorkCalendar
+from paihao.accounts import HALL
 from paihao.config import HallConfig, parse_duration
+from paihao.credentials import connection
 
 log = logging.getLogger(__name__)
 
@@ -55,14 +57,9 @@ class HallService:
         self._republish_due = False
         self.bus = PolledBusClient(
             f"paihao-hall-{config.site.id}",
-            config.mqtt.host,
-            config.mqtt.port,
             will=(self.topics.hall_status, "offline"),
-            username=config.mqtt.username,
-            password=config.mqtt.password,
-            keepalive=config.mqtt.keepalive_s,
-            tcp_nodelay=config.mqtt.tcp_nodelay,
             on_connected=self._connected,
+            **connection(config, HALL),  # its own account: the only one that may write state
         )
         self.publisher = Publisher(self.bus, self.topics, self.engine, self.supervisor)
         self.reports = MonthlyReports(config, self.db, wake=self.bus.wake)

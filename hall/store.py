@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 
 def open_store(path: str | Path) -> sqlite_utils.Database:
     """Open (creating if need be) the hall database and bring its schema up to date."""
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    _private(Path(path))
     # Opened by whoever starts the service, used by the hall loop's thread:
     # still one writer at a time, so the same-thread check is lifted.
     db = sqlite_utils.Database(sqlite3.connect(str(path), check_same_thread=False))
@@ -31,6 +32,21 @@ def open_store(path: str | Path) -> sqlite_utils.Database:
     db.conn.execute("PRAGMA busy_timeout=5000")
     migrate(db)
     return db
+
+
+def _private(path: Path) -> None:
+    """The database holds phone numbers: readable by the service's user only, whatever the umask.
+
+    SQLite gives the -wal and -shm files the main file's permissions, so making that one
+    0600 before SQLite first opens it covers all three; an older, laxer file is tightened.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(mode=0o700, parents=True)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    for file in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if file.exists() and file.stat().st_mode & 0o077:
+            log.warning("%s was readable by others; now by its owner only", file)
+            file.chmod(0o600)
 
 
 def schema_version(db: sqlite_utils.Database) -> int:

@@ -23,6 +23,7 @@ from kiosk.views import Frame, View
 from paihao.config import HallConfig
 from paihao.device_config import Kiosk
 from paihao.errors import ConfigError
+from paihao.systemd import Notifier
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +129,12 @@ class KioskApp:
     def save(self, path: Path) -> None:
         self.pygame.image.save(self.surface, str(path))
 
-    def run(self, stop: threading.Event | None = None) -> None:
+    def run(self, stop: threading.Event | None = None, *, alive: Callable[[], None] = lambda: None) -> None:
+        """``alive`` is called on every turn (systemd's watchdog)."""
         clock = self.pygame.time.Clock()
         stop = stop or self._stop
         while not stop.is_set() and not self._stop.is_set():
+            alive()
             self.step()
             clock.tick(FPS)
 
@@ -148,8 +151,12 @@ def run_kiosk(config: HallConfig, kiosk_id: str, *, screenshots: Path | None, wi
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    try:
-        app.start().run(stop)
-    finally:
-        app.close()
+    with Notifier() as systemd:
+        try:
+            app.start()
+            systemd.ready(f"kiosk {kiosk_id}")
+            app.run(stop, alive=systemd.watchdog)
+        finally:
+            systemd.stopping()
+            app.close()
     log.info("kiosk %s stopped after %.0f s", kiosk_id, time.monotonic())

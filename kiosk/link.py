@@ -15,7 +15,9 @@ from collections.abc import Callable
 
 from bus.client import BusClient, Message
 from bus.topics import Topics
+from paihao.accounts import account_name
 from paihao.config import HallConfig
+from paihao.credentials import connection
 from paihao.errors import BusTimeout
 
 log = logging.getLogger(__name__)
@@ -32,14 +34,13 @@ class HallLink:
         self._on_change = on_change
         self._status: dict = {"online": True, "printer": "unknown", "last_error": None}
         self._status_lock = threading.Lock()
-        name = f"kiosk-{kiosk_id}"
+        name = account_name("kiosk", kiosk_id)  # its broker account, and the replies only it may read
         self.status_topic = self.topics.device_status("kiosks", kiosk_id)
         self.bus = BusClient(
-            f"paihao-{name}", config.mqtt.host, config.mqtt.port,
+            f"paihao-{name}",
             will=(self.status_topic, json.dumps({"online": False, "printer": "unknown", "last_error": None})),
-            username=config.mqtt.username, password=config.mqtt.password,
-            keepalive=config.mqtt.keepalive_s, tcp_nodelay=config.mqtt.tcp_nodelay,
             reply_topic=self.topics.replies(name), on_connected=self._publish_status,
+            **connection(config, name),
         )
         self.bus.subscribe(self.topics.hall_status, self._hall_status)
         self.bus.subscribe(self.topics.queue("+"), self._queue)

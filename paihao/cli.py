@@ -63,6 +63,13 @@ def cmd_caller(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if args.dump:
+        import json
+
+        from paihao.dump import masked
+
+        print(json.dumps(masked(config), ensure_ascii=False, indent=2))
+        return 0
     print(
         f"{args.config}: ok: site {config.site.id} ({config.site.name}), {len(config.departments)} departments, "
         f"{len(config.items)} items, {len(config.windows)} windows, {len(config.clerks)} clerks"
@@ -97,10 +104,28 @@ def cmd_report(args: argparse.Namespace) -> int:
         from bus.topics import Topics
 
         topics = Topics(config.site.id)
-        with BusClient(f"paihao-report-{config.site.id}", config.mqtt.host, config.mqtt.port,
-                       username=config.mqtt.username, password=config.mqtt.password) as bus:
+        from paihao.accounts import HALL
+        from paihao.credentials import connection
+
+        # The summary is hall state: only the controller's account may publish it.
+        with BusClient(f"paihao-report-{config.site.id}", **connection(config, HALL)) as bus:
             bus.wait_published(topics.report(args.month), summary, retain=True)
         print(f"published on {topics.report(args.month)}")
+
+
+def cmd_broker_config(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from paihao.broker_config import write_broker_config
+
+    config = load_config(args.config)
+    credentials = Path(args.credentials) if args.credentials else None
+    written = write_broker_config(config, Path(args.out), credentials=credentials, run_user=args.broker_user,
+                                  source=str(Path(args.config).resolve()))
+    for path, changed in written:
+        print(f"{'wrote    ' if changed else 'unchanged'} {path}")
+    if not any(changed for _, changed in written):
+        print("nothing changed")
     return 0
 
 
@@ -148,6 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check-config", help="validate a config file without starting anything")
     check.add_argument("config")
+    check.add_argument("--dump", action="store_true", help="print the effective config (JSON), secrets masked")
     check.set_defaults(func=cmd_check_config)
 
     report = commands.add_parser("report", help="write a month's scores as CSV and XLSX into [reports] folder")
@@ -157,6 +183,15 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--publish", action="store_true", help="also publish the summary, retained, on the broker")
     report.add_argument("--broker", type=_broker, help="HOST:PORT, overrides [mqtt] (with --publish)")
     report.set_defaults(func=cmd_report)
+
+    broker = commands.add_parser("broker-config", help="write mosquitto.conf, the password file and the ACL")
+    broker.add_argument("--config", required=True, help="hall config (TOML)")
+    broker.add_argument("--out", required=True, metavar="DIR", help="where the broker will read them from")
+    broker.add_argument("--credentials", metavar="FILE",
+                        help="passwords to use (account = \"password\"); missing ones are kept or generated")
+    broker.add_argument("--broker-user", default="mosquitto",
+                        help="the user mosquitto runs as (it must read the password file and the ACL)")
+    broker.set_defaults(func=cmd_broker_config)
 
     demo = commands.add_parser("demo", help="a private broker, the controller and simulated citizens and clerks")
     demo.add_argument("--config", default="config/rongchang.toml")

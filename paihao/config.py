@@ -95,12 +95,51 @@ class Site(Section):
 class Mqtt(Section):
     host: str = Field("localhost", min_length=1)
     port: int = Field(1883, ge=1, le=65535)
-    username: str | None = None
+    credentials: str | None = Field(
+        None, description="TOML file of account = password (paihao broker-config writes it); each process "
+                          "logs in as its own account; relative to the config file"
+    )
+    username: str | None = Field(None, description="one account for every process (a broker paihao did not set up)")
     password: str | None = Field(None, repr=False, description="never logged")
     keepalive_s: int = Field(30, ge=5, le=600)
     tcp_nodelay: bool = Field(
         True, description="disable Nagle's algorithm; without it a QoS 1 round trip can stall ~40 ms"
     )
+    tls: bool = Field(False, description="connect over TLS (the broker's [broker] tls_port)")
+    ca_file: str | None = Field(
+        None, description="with tls: the CA certificate the broker's is checked against; none: the system's CAs"
+    )
+
+    @model_validator(mode="after")
+    def _one_way_to_log_in(self) -> Mqtt:
+        if self.credentials and (self.username or self.password):
+            raise ValueError("credentials and username/password exclude each other: every process logs in "
+                             "with its own account from the credentials file")
+        if self.ca_file and not self.tls:
+            raise ValueError("ca_file is only used with tls = true")
+        return self
+
+
+class Broker(Section):
+    """The Mosquitto config that ``paihao broker-config`` writes for the hall server."""
+
+    bind: str = Field("", description='address the listeners bind to; "" every interface')
+    port: int = Field(1883, ge=0, le=65535, description="plain MQTT listener; 0: none (TLS only)")
+    tls_port: int = Field(0, ge=0, le=65535, description="TLS listener, e.g. 8883; 0: none")
+    certfile: str | None = Field(None, description="the broker's certificate (PEM); relative to the config file")
+    keyfile: str | None = Field(None, description="its private key (PEM), readable by the mosquitto user")
+    persistence: bool = Field(True, description="keep retained messages and queued QoS 1 messages across restarts")
+    persistence_dir: str = Field("/var/lib/mosquitto", min_length=1, description="where mosquitto keeps them")
+
+    @model_validator(mode="after")
+    def _listeners(self) -> Broker:
+        if not self.port and not self.tls_port:
+            raise ValueError("the broker needs a listener: port, tls_port or both")
+        if self.tls_port and not (self.certfile and self.keyfile):
+            raise ValueError("tls_port needs certfile and keyfile")
+        if self.port and self.port == self.tls_port:
+            raise ValueError("port and tls_port must differ")
+        return self
 
 
 class Storage(Section):
@@ -246,6 +285,7 @@ class Clerk(Section):
 class HallConfig(Section):
     site: Site
     mqtt: Mqtt = Mqtt()
+    broker: Broker = Broker()
     storage: Storage = Storage()
     queue: Queue = Queue()
     supervision: Supervision = Supervision()
@@ -342,8 +382,12 @@ class HallConfig(Section):
         return ZoneInfo(self.site.timezone)
 
 
-def load_config(path: str | Path, **overrides: object) -> HallConfig:
-    """Read and validate a hall config; raise ConfigError naming the file and key."""
+def load_config(path: str | Path, *, folder: Path | None = None, **overrides: object) -> HallConfig:
+    """Read and validate a hall config; raise ConfigError naming the file and key.
+
+    Relative paths in it are relative to ``folder``, by default the file's own (the
+    installer passes the folder the file is about to be copied to).
+    """
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -359,15 +403,22 @@ def load_config(path: str | Path, **overrides: object) -> HallConfig:
         config = HallConfig.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from None
-    db = Path(config.storage.db)
-    if not db.is_absolute():
-        db = (path.parent / db).resolve()
-    folder = Path(config.reports.folder)
-    if not folder.is_absolute():
-        folder = (path.parent / folder).resolve()
+    return _resolve_paths(config, folder or path.parent)
+
+
+def _resolve_paths(config: HallConfig, folder: Path) -> HallConfig:
+    """Relative file names in the config are relative to the config file's folder."""
+
+    def resolved(value: str | None) -> str | None:
+        return value if value is None or Path(value).is_absolute() else str((folder / value).resolve())
+
+    mqtt, broker = config.mqtt, config.broker
     return config.model_copy(update={
-        "storage": config.storage.model_copy(update={"db": str(db)}),
-        "reports": config.reports.model_copy(update={"folder": str(folder)}),
+        "storage": config.storage.model_copy(update={"db": resolved(config.storage.db)}),
+        "reports": config.reports.model_copy(update={"folder": resolved(config.reports.folder)}),
+        "mqtt": mqtt.model_copy(update={"credentials": resolved(mqtt.credentials), "ca_file": resolved(mqtt.ca_file)}),
+        "broker": broker.model_copy(update={"certfile": resolved(broker.certfile),
+                                            "keyfile": resolved(broker.keyfile)}),
     })
 
 

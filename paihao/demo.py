@@ -124,7 +124,8 @@ def run_demo(config_path: str, *, speed: float = 30.0, seconds: float = 0, seed:
         logging.getLogger(noisy).setLevel(logging.WARNING)
     with LocalBroker() as broker:
         config = base.model_copy(
-            update={"mqtt": Mqtt(host=broker.host, port=broker.port), "storage": Storage(db=str(workdir / "hall.db"))}
+            update={"mqtt": Mqtt(host=broker.host, port=broker.port), "storage": Storage(db=str(workdir / "hall.db")),
+                    "reports": base.reports.model_copy(update={"folder": str(workdir / "reports")})}
         )
         topics = Topics(config.site.id)
         print(f"paihao demo: {config.site.name}, {len(config.windows)} windows; broker 127.0.0.1:{broker.port}; "
