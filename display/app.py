@@ -88,11 +88,7 @@ class DisplayApp:
             os.environ.setdefault("SDL_VIDEO_WINDOW_POS", "0,0")
         import pygame  # after the SDL environment is set
 
-        from display.screen import ScreenBuilder
-        from display.ui.layout import wall_layout, window_layout
-        from display.ui.paint import DisplayFonts
-        from display.ui.renderer import Renderer
-        from display.ui.theme import THEMES
+        from display.screen import open_screen
 
         self.pygame = pygame
         pygame.display.init()
@@ -105,14 +101,10 @@ class DisplayApp:
             self.surface = pygame.display.set_mode((w, h), pygame.NOFRAME if fullscreen else 0)
             pygame.display.set_caption(f"paihao display {self.display.id}")
             pygame.mouse.set_visible(not fullscreen)
-        layout = window_layout(w, h) if self.window else wall_layout(w, h, self.display.layout)
         try:
-            fonts = DisplayFonts(self.display.font, antialiased=not layout.pixel_exact)
+            self.renderer, self.builder = open_screen(self.config, self.display, self.window, self.surface)
         except OSError as exc:
             raise ConfigError(f"display font {self.display.font!r} cannot be opened: {exc}") from exc
-        self.layout = layout
-        self.renderer = Renderer(self.surface, fonts, layout, THEMES[self.display.theme])
-        self.builder = ScreenBuilder(self.config, self.display, layout, fonts.width, self.window)
 
     def _voice(self, engine: Engine | None, player: Player | None) -> Announcer | None:
         voice = self.display.voice

@@ -6,13 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from display.calls import Banner
 from display.hallstate import Snapshot
 from display.speech import banner_parts
-from display.ui.layout import Layout
+from display.ui.layout import Layout, wall_layout, window_layout
 from display.views import (
     BannerModel,
+    Label,
     CardRow,
     CardsModel,
     HeaderModel,
@@ -29,6 +31,11 @@ from display.views import (
 )
 from paihao.config import HallConfig
 from paihao.device_config import Display
+
+if TYPE_CHECKING:
+    import pygame
+
+    from display.ui.renderer import Renderer
 
 WEEKDAYS = "一二三四五六日"
 PLACEHOLDER = "请留意叫号"
@@ -52,6 +59,22 @@ def _pages(rows: list, per_page: int, mono: float, page_s: float) -> tuple[list,
     return rows[page * per_page:(page + 1) * per_page], page, pages
 
 
+def open_screen(config: HallConfig, display: Display, window: str | None,
+                surface: pygame.Surface) -> tuple[Renderer, ScreenBuilder]:
+    """The renderer and model builder of a display, for a pygame surface of its size: the wall's
+    layout or the window page's; antialiased text on panels, pixel-exact text on LED walls.
+    Raises OSError if the font cannot be opened."""
+    from display.ui.paint import DisplayFonts  # pygame: imported once SDL's environment is set
+    from display.ui.renderer import Renderer
+    from display.ui.theme import THEMES
+
+    w, h = display.size
+    layout = window_layout(w, h) if window else wall_layout(w, h, display.layout)
+    fonts = DisplayFonts(display.font, antialiased=not layout.pixel_exact)
+    return Renderer(surface, fonts, layout, THEMES[display.theme]), ScreenBuilder(config, display, layout,
+                                                                                 fonts.width, window)
+
+
 class ScreenBuilder:
     def __init__(self, config: HallConfig, display: Display, layout: Layout,
                  measure: Callable[[str, int], int], window: str | None = None) -> None:
@@ -69,20 +92,26 @@ class ScreenBuilder:
         configured = self.config.window(window_id)
         return (known.name if known else None) or (configured.name if configured else None) or f"{window_id}号窗口"
 
-    def short_window(self, snap: Snapshot, window_id: str) -> str:
-        """'5号窗' for '5号窗口', in the cards' narrow column."""
+    def window_names(self, snap: Snapshot, window_id: str) -> Label:
+        """'5号窗口', or '5号窗' where that does not fit."""
         label = self.window_label(snap, window_id)
-        return label[:-1] if label.endswith("号窗口") else label
+        return (label, label[:-1]) if label.endswith("号窗口") else label
 
     def dept_name(self, snap: Snapshot, code: str) -> str:
         dept = self.config.department(code)
         return dept.name if dept else next((q.name for q in snap.queues if q.dept == code), code)
 
+    def dept_names(self, snap: Snapshot, code: str) -> Label:
+        """The department's name, then its short name (简称) if the config gives one."""
+        dept = self.config.department(code)
+        name = self.dept_name(snap, code)
+        return (name, dept.short_name) if dept and dept.short_name else name
+
     # -- the wall ------------------------------------------------------------------------
     def wall(self, snap: Snapshot, banner: Banner, now: datetime, mono: float, connected: bool) -> View:
         regions = self.layout.regions
         view: View = {"header": self._header(now), "banner": self._banner(snap, banner, mono),
-                      "recent": RecentModel(tuple((c.ticket, self.window_label(snap, c.window))
+                      "recent": RecentModel(tuple((c.ticket, self.window_names(snap, c.window))
                                                   for c in snap.recent[: regions["recent"].rows()]))}
         if "waiting" in regions:
             view["waiting"] = self._waiting(snap, regions["waiting"].rows(), mono)
@@ -112,36 +141,40 @@ class ScreenBuilder:
 
     def _waiting(self, snap: Snapshot, per_page: int, mono: float) -> WaitingModel:
         waiting = {q.dept: q.waiting for q in snap.queues}
-        rows = [(d.name, str(waiting[d.code]) if d.code in waiting else "–") for d in self.config.departments]
+        rows = [(self.dept_names(snap, d.code), str(waiting[d.code]) if d.code in waiting else "–")
+                for d in self.config.departments]
         shown, page, pages = _pages(rows, per_page, mono, self.display.page_s)
         return WaitingModel(tuple(shown), page, pages)
 
-    def _cards(self, snap: Snapshot, per_page: int, mono: float) -> CardsModel:
+    def _cards(self, snap: Snapshot, per_page: int, mono: float, lines: int = 1) -> CardsModel:
         rows = []
         for card in snap.cards:  # red first: the list is sorted so when parsed
             clerk = self.config.clerk(card.clerk) if card.clerk else None
             ref = card.ref.rsplit("-", 1)[-1] if card.is_case else card.ref
-            rows.append(CardRow(card.level, ref, self.dept_name(snap, card.dept),
-                                self.short_window(snap, card.window) if card.window else "",
+            rows.append(CardRow(card.level, ref, self.dept_names(snap, card.dept),
+                                self.window_names(snap, card.window) if card.window else "",
                                 clerk.name if clerk else (card.clerk or ""), overdue_text(card.overdue_s)))
-        shown, page, pages = _pages(rows, per_page, mono, self.display.page_s)
+        shown, page, pages = _pages(rows, per_page // lines, mono, self.display.page_s)
         reds = sum(1 for c in snap.cards if c.level == "red")
-        return CardsModel(tuple(shown), reds, len(snap.cards) - reds, page, pages)
+        return CardsModel(tuple(shown), reds, len(snap.cards) - reds, page, pages, lines)
 
     def _tally(self, snap: Snapshot, per_page: int, mono: float) -> TallyModel:
         counts = sorted(snap.tally.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
-        rows = [(self.dept_name(snap, dept), yellow, red) for dept, (yellow, red) in counts]
+        rows = [(self.dept_names(snap, dept), yellow, red) for dept, (yellow, red) in counts]
         shown, page, pages = _pages(rows, per_page - (1 if snap.tally_note else 0), mono, self.display.page_s)
         return TallyModel(tuple(shown), snap.tally_note, page, pages)
 
     def _panel(self, snap: Snapshot, per_page: int, mono: float) -> PanelModel:
-        """Waiting, cards and tally take turns, a page at a time; cards first when there are any."""
-        turns: list[tuple[str, int]] = []
-        for kind in ("cards", "waiting", "tally"):
-            model = getattr(self, f"_{kind}")(snap, per_page, 0.0)
-            turns += [(kind, page) for page in range(model.pages)]
+        """Cards, waiting and tally take turns, a page at a time. The panel is narrow: each card
+        takes two lines, so that its window and clerk are shown too."""
+        makers: dict[str, Callable[[float], WaitingModel | CardsModel | TallyModel]] = {
+            "cards": lambda at: self._cards(snap, per_page, at, lines=2),
+            "waiting": lambda at: self._waiting(snap, per_page, at),
+            "tally": lambda at: self._tally(snap, per_page, at),
+        }
+        turns = [(kind, page) for kind, make in makers.items() for page in range(make(0.0).pages)]
         kind, page = turns[int(mono / self.display.page_s) % len(turns)]
-        return PanelModel(getattr(self, f"_{kind}")(snap, per_page, page * self.display.page_s + 0.001))
+        return PanelModel(makers[kind](page * self.display.page_s + 0.001))
 
     # -- the screen above one window ---------------------------------------------------------
     def window_page(self, snap: Snapshot, banner: Banner, mono: float, connected: bool) -> View:
@@ -158,7 +191,9 @@ class ScreenBuilder:
                 flash = banner.flash(mono) if banner.current and banner.current.ticket == state.ticket else None
                 number = WindowNumberModel(state.ticket, True, flash)
                 label = {"yellow": "黄牌 超时", "red": "红牌 超时"}.get(card, "正在办理")
-                status = WindowStatusModel(f"{label} · {self.dept_name(snap, state.dept or '')}", card)
+                names = self.dept_names(snap, state.dept or "")
+                status = WindowStatusModel(tuple(f"{label} · {n}" for n in names) if isinstance(names, tuple)
+                                           else f"{label} · {names}", card)
             else:
                 text = STATES.get(state.status, "等候叫号")
                 number = WindowNumberModel(text, False)
