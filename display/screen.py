@@ -5,11 +5,13 @@ models, which is what lets the renderer skip the regions that did not change."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from display.calls import Banner
 from display.hallstate import Snapshot
+from display.model import Card
 from display.speech import banner_parts
 from display.ui.layout import Layout, wall_layout, window_layout
 from display.views import (
@@ -75,6 +77,17 @@ def open_screen(config: HallConfig, display: Display, window: str | None,
                                                                                  fonts.width, window)
 
 
+@dataclass(frozen=True)
+class _Lists:
+    """The rows of every list, for one version of the hall's state: built once, paged every frame."""
+
+    version: int
+    recent: list[tuple[str, Label]]
+    waiting: list[tuple[Label, str]]
+    cards: list[CardRow]
+    tally: list[tuple[Label, int, int]]
+
+
 class ScreenBuilder:
     def __init__(self, config: HallConfig, display: Display, layout: Layout,
                  measure: Callable[[str, int], int], window: str | None = None) -> None:
@@ -85,11 +98,15 @@ class ScreenBuilder:
         # Scroll about three text heights a second, in whole pixels (no shimmer on an LED wall).
         self._scroll_px_s = 3 * ticker.size if ticker else 0
         self._notice_fits = ticker is None or measure(self.notice, ticker.size) <= ticker.rect[2]
+        self._depts = {d.code: d for d in config.departments}
+        self._windows = {w.id: w for w in config.windows}
+        self._clerks = {c.id: c for c in config.clerks}
+        self._lists: _Lists | None = None
 
     # -- names, from the retained state where it has them, else the config ------------
     def window_label(self, snap: Snapshot, window_id: str) -> str:
         known = snap.windows.get(window_id)
-        configured = self.config.window(window_id)
+        configured = self._windows.get(window_id)
         return (known.name if known else None) or (configured.name if configured else None) or f"{window_id}号窗口"
 
     def window_names(self, snap: Snapshot, window_id: str) -> Label:
@@ -97,22 +114,39 @@ class ScreenBuilder:
         label = self.window_label(snap, window_id)
         return (label, label[:-1]) if label.endswith("号窗口") else label
 
-    def dept_name(self, snap: Snapshot, code: str) -> str:
-        dept = self.config.department(code)
-        return dept.name if dept else next((q.name for q in snap.queues if q.dept == code), code)
-
     def dept_names(self, snap: Snapshot, code: str) -> Label:
         """The department's name, then its short name (简称) if the config gives one."""
-        dept = self.config.department(code)
-        name = self.dept_name(snap, code)
-        return (name, dept.short_name) if dept and dept.short_name else name
+        dept = self._depts.get(code)
+        if dept is None:
+            return next((q.name for q in snap.queues if q.dept == code), code)
+        return (dept.name, dept.short_name) if dept.short_name else dept.name
+
+    def lists(self, snap: Snapshot) -> _Lists:
+        """Every list's rows, built again only when the hall's state has changed."""
+        if self._lists is None or self._lists.version != snap.version:
+            waiting = {q.dept: q.waiting for q in snap.queues}
+            counts = sorted(snap.tally.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
+            self._lists = _Lists(
+                snap.version,
+                recent=[(c.ticket, self.window_names(snap, c.window)) for c in snap.recent],
+                waiting=[(self.dept_names(snap, d.code), str(waiting[d.code]) if d.code in waiting else "–")
+                         for d in self.config.departments],
+                cards=[self._card_row(snap, card) for card in snap.cards],  # red first: sorted so when parsed
+                tally=[(self.dept_names(snap, dept), yellow, red) for dept, (yellow, red) in counts])
+        return self._lists
+
+    def _card_row(self, snap: Snapshot, card: Card) -> CardRow:
+        clerk = self._clerks.get(card.clerk) if card.clerk else None
+        ref = card.ref.rsplit("-", 1)[-1] if card.is_case else card.ref  # a case: its ticket's number
+        return CardRow(card.level, ref, self.dept_names(snap, card.dept),
+                       self.window_names(snap, card.window) if card.window else "",
+                       clerk.name if clerk else (card.clerk or ""), overdue_text(card.overdue_s))
 
     # -- the wall ------------------------------------------------------------------------
     def wall(self, snap: Snapshot, banner: Banner, now: datetime, mono: float, connected: bool) -> View:
         regions = self.layout.regions
         view: View = {"header": self._header(now), "banner": self._banner(snap, banner, mono),
-                      "recent": RecentModel(tuple((c.ticket, self.window_names(snap, c.window))
-                                                  for c in snap.recent[: regions["recent"].rows()]))}
+                      "recent": RecentModel(tuple(self.lists(snap).recent[: regions["recent"].rows()]))}
         if "waiting" in regions:
             view["waiting"] = self._waiting(snap, regions["waiting"].rows(), mono)
         if "cards" in regions:
@@ -140,27 +174,16 @@ class ScreenBuilder:
         return BannerModel(banner_parts(call.ticket, call.window, known.name if known else None), banner.flash(mono))
 
     def _waiting(self, snap: Snapshot, per_page: int, mono: float) -> WaitingModel:
-        waiting = {q.dept: q.waiting for q in snap.queues}
-        rows = [(self.dept_names(snap, d.code), str(waiting[d.code]) if d.code in waiting else "–")
-                for d in self.config.departments]
-        shown, page, pages = _pages(rows, per_page, mono, self.display.page_s)
+        shown, page, pages = _pages(self.lists(snap).waiting, per_page, mono, self.display.page_s)
         return WaitingModel(tuple(shown), page, pages)
 
     def _cards(self, snap: Snapshot, per_page: int, mono: float, lines: int = 1) -> CardsModel:
-        rows = []
-        for card in snap.cards:  # red first: the list is sorted so when parsed
-            clerk = self.config.clerk(card.clerk) if card.clerk else None
-            ref = card.ref.rsplit("-", 1)[-1] if card.is_case else card.ref
-            rows.append(CardRow(card.level, ref, self.dept_names(snap, card.dept),
-                                self.window_names(snap, card.window) if card.window else "",
-                                clerk.name if clerk else (card.clerk or ""), overdue_text(card.overdue_s)))
-        shown, page, pages = _pages(rows, per_page // lines, mono, self.display.page_s)
+        shown, page, pages = _pages(self.lists(snap).cards, per_page // lines, mono, self.display.page_s)
         reds = sum(1 for c in snap.cards if c.level == "red")
         return CardsModel(tuple(shown), reds, len(snap.cards) - reds, page, pages, lines)
 
     def _tally(self, snap: Snapshot, per_page: int, mono: float) -> TallyModel:
-        counts = sorted(snap.tally.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
-        rows = [(self.dept_names(snap, dept), yellow, red) for dept, (yellow, red) in counts]
+        rows = self.lists(snap).tally
         shown, page, pages = _pages(rows, per_page - (1 if snap.tally_note else 0), mono, self.display.page_s)
         return TallyModel(tuple(shown), snap.tally_note, page, pages)
 
