@@ -16,10 +16,10 @@ from display.speech import banner_parts
 from display.ui.layout import Layout, wall_layout, window_layout
 from display.views import (
     BannerModel,
-    Label,
     CardRow,
     CardsModel,
     HeaderModel,
+    Label,
     PanelModel,
     RecentModel,
     StripModel,
@@ -55,10 +55,11 @@ def overdue_text(seconds: int) -> str:
 
 
 def _pages(rows: list, per_page: int, mono: float, page_s: float) -> tuple[list, int, int]:
-    per_page = max(1, per_page)
-    pages = max(1, -(-len(rows) // per_page))
+    """This moment's page of ``rows``: as few pages as fit, evenly filled (12 cards on 11 lines: 6 and 6)."""
+    pages = max(1, -(-len(rows) // max(1, per_page)))
+    size = max(1, -(-len(rows) // pages))
     page = int(mono / page_s) % pages
-    return rows[page * per_page:(page + 1) * per_page], page, pages
+    return rows[page * size:(page + 1) * size], page, pages
 
 
 def open_screen(config: HallConfig, display: Display, window: str | None,

@@ -13,10 +13,10 @@ from display.ui.paint import Painter
 from display.ui.theme import BLACK, WHITE, Theme
 from display.views import (
     BannerModel,
-    Label,
     CardRow,
     CardsModel,
     HeaderModel,
+    Label,
     PanelModel,
     RecentModel,
     StripModel,

@@ -246,7 +246,10 @@ def test_a_heartbeat_every_five_seconds(hall_config, peer, clock, mono, make_wal
     status = peer.topics.device_status("displays", "wall1")
     app = make_wall(hall_config)
     step_until(app, lambda: app.link.connected)
-    beats = lambda: [json.loads(m.payload) for m in peer.heard.messages if m.topic == status]  # noqa: E731
+
+    def beats() -> list[dict]:
+        return [json.loads(m.payload) for m in peer.heard.messages if m.topic == status]
+
     peer.heard.wait_for(lambda m: m.topic == status)
     for seconds in (1.0, 2.0, 1.9):  # 4.9 s: none due
         mono.now += seconds

@@ -93,15 +93,16 @@ def test_wall_structure(case: str, size: tuple[int, int], display) -> None:
     assert bool(frame.text("strip")) == (case in ("wall-reconnecting", "wall-empty"))
 
 
-def _with_window(card: str, status: str = "open", ticket: str | None = "02015"):
+def _with_window(card: str, status: str = "open", ticket: str | None = "02015", dept: str = "02"):
     snap = samples.snapshot(CONFIG)
     old = snap.windows["5"]
-    snap.windows["5"] = type(old)("5", "5号窗口", status, "c01", "张晓燕", ticket, "02", card)
+    snap.windows["5"] = type(old)("5", "5号窗口", status, "c01", "张晓燕", ticket, dept, card)
     return snap
 
 
 WINDOW_CASES = {
     "window": {"snap": _with_window("none")},
+    "window-long-dept": {"snap": _with_window("yellow", dept="06")},  # 人力资源和社会保障局: its short name
     "window-yellow": {"snap": _with_window("yellow")},
     "window-red": {"snap": _with_window("red"), "theme": "contrast"},
     "window-paused": {"snap": _with_window("none", "paused", None)},
@@ -110,7 +111,7 @@ WINDOW_CASES = {
 }
 
 
-@pytest.mark.parametrize("size", [(384, 192), (768, 384), (1280, 720)], ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", [(384, 192), (768, 384), (1280, 720), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
 @pytest.mark.parametrize("case", list(WINDOW_CASES))
 def test_window_screen(case: str, size: tuple[int, int], display) -> None:
     frame = draw(case, size, window="5", **WINDOW_CASES[case])
@@ -122,6 +123,7 @@ def test_window_screen(case: str, size: tuple[int, int], display) -> None:
         assert max(frame.texts, key=lambda d: d.size_px).text == "02015"  # the number is the largest thing
     if case == "window-reconnecting":
         assert frame.text("strip")
+    assert not any(d.text.endswith("…") for d in frame.texts)
 
 
 def _level_order(frame: Frame) -> list[str]:
@@ -209,7 +211,7 @@ def test_recent_calls_are_listed_newest_first(display) -> None:
     snap = samples.snapshot(CONFIG, windows=36)
     frame = draw("wall", (1920, 1080), snap=snap)
     assert frame.text("ticket")[:10] == [c.ticket for c in snap.recent]
-    assert [d.text for d in frame.texts if d.region == "recent" and d.role == "window"][0] == \
+    assert next(d.text for d in frame.texts if d.region == "recent" and d.role == "window") == \
         f"{snap.recent[0].window}号窗口"
 
 
