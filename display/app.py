@@ -20,8 +20,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from display.calls import Banner
-from display.hallstate import HallState
+from display.hallstate import HallState, Snapshot
 from display.link import DisplayLink
+from display.model import Call
 from display.persist import StateFile, default_path
 from display.speech import call_text
 from display.stats import FrameStats
@@ -150,7 +151,7 @@ class DisplayApp:
                 if event.type == self.pygame.QUIT:
                     self._stop.set()
         mono, now = self.monotonic(), self.now()
-        self._take_calls()
+        calls = self._take_calls()
         became = self.banner.tick(mono)
         snap = self.state.snapshot(now)
         latest = next((c for c in snap.recent if not self.window or c.window == self.window), None)
@@ -161,25 +162,32 @@ class DisplayApp:
             view = self.builder.window_page(snap, self.banner, mono, connected)
         else:
             view = self.builder.wall(snap, self.banner, now, mono, connected)
-        dirty = self.renderer.draw(view)
+        # A new call's frame draws the banner alone, so that it is on the screen the soonest;
+        # whatever else changed (a page, the clock) follows in the next frame.
+        dirty = self.renderer.draw(view, only={"banner"} if became and not self.window else None)
         if dirty:
             if not self.offscreen:
                 self.pygame.display.update(dirty)
             self.frame_drawn.set()
         self.stats.add(mono, time.perf_counter() - began)
+        if calls:
+            self._announce(calls, snap)
         self._after_frame(became is not None, bool(dirty), mono)
         return bool(dirty)
 
-    def _take_calls(self) -> None:
-        calls = self.state.take_calls()
-        if not calls:
-            return
+    def _take_calls(self) -> list[Call]:
+        """The new calls (this window's, on a window's screen), in the banner's queue."""
+        calls = [c for c in self.state.take_calls() if not self.window or c.window == self.window]
         for call in calls:
-            if self.window and call.window != self.window:
-                continue
             self.banner.push(call)
+        return calls
+
+    def _announce(self, calls: list[Call], snap: Snapshot) -> None:
+        # After the frame that may show them: the voice's and the state file's threads, woken
+        # here, would otherwise take turns with the drawing of that very frame.
+        for call in calls:
             if self.announcer:
-                known = self.state.windows.get(call.window)
+                known = snap.windows.get(call.window)
                 self.announcer.say(call_text(call.ticket, call.window, known.name if known else None))
         self.state_file.save(self.state.saved())  # at once: a restart must not announce these again
         self._saved_at = self.monotonic()

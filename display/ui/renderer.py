@@ -53,15 +53,18 @@ class Renderer:
         self._last.clear()
         self.surface.fill(self.theme.bg)
 
-    def draw(self, view: View) -> list[pygame.Rect]:
-        """Draw what changed; returns the rectangles to update on the screen."""
+    def draw(self, view: View, only: set[str] | None = None) -> list[pygame.Rect]:
+        """Draw what changed (of the regions in ``only``, if given: the rest, and the strip's
+        coming or going, wait for the next frame); returns the rectangles to update on the screen."""
         dirty: list[pygame.Rect] = []
-        strip = view.get("strip")
-        strip_changed = strip != self._last.get("strip", _MISSING)
+        strip, last = view.get("strip"), self._last.get("strip", _MISSING)
+        if only is not None:
+            strip = last if isinstance(last, StripModel) else None
+        strip_changed = strip != last
         redrawn: set[str] = set()
         for name, region in self.layout.regions.items():
             model = view.get(name)
-            if model is None:
+            if model is None or (only is not None and name not in only):
                 continue
             if model == self._last.get(name, _MISSING) and not (strip_changed and name in self.covered):
                 continue

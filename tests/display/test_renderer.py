@@ -6,6 +6,7 @@ before yellow, paging that shows every card once."""
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -227,3 +228,27 @@ def test_the_notice_scrolls_when_it_is_longer_than_the_wall(size: tuple[int, int
         assert abs(pygame.Rect(a.rect).centerx - box.centerx) <= 1
     else:
         assert b.rect[0] < a.rect[0]  # it came in from the right and moved left
+
+
+def test_a_new_calls_frame_draws_the_banner_first_and_the_rest_next(display) -> None:
+    size = (768, 384)
+    surface = pygame.display.set_mode(size)
+    renderer, builder = open_screen(CONFIG, Display(id="t", size=size, notice=NOTICE), None, surface)
+    snap = samples.snapshot(CONFIG, windows=36)
+    renderer.draw(builder.wall(snap, samples.banner(CALL, fresh=False), samples.NOW, 1.0, False))
+    assert renderer.frame().text("strip")  # not connected
+    # connected again, a page turned, the clock ticked, and a new call came: its frame draws the banner alone ...
+    call = Call("05001", "3", samples.at(0))
+    later = samples.NOW + timedelta(seconds=7)
+    view = builder.wall(snap, samples.banner(call, fresh=True, since=7.0), later, 7.0, True)
+    dirty = renderer.draw(view, only={"banner"})
+    assert dirty == [pygame.Rect(renderer.layout.regions["banner"].rect)] + [pygame.Rect(renderer.strip.rect)]
+    frame = renderer.frame()
+    assert frame.text("banner-ticket") == ["05001"] and frame.text("strip") and frame.text("clock") == []
+    check(frame, size)
+    # ... and the next frame the rest: the strip goes, the header and the turned pages come
+    dirty = renderer.draw(view)
+    frame = renderer.frame()
+    assert not frame.text("strip") and frame.text("clock") == ["10:03:22"]
+    assert pygame.Rect(renderer.layout.regions["header"].rect) in dirty
+    check(frame, size)
