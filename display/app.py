@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 5.0
 SAVE_EVERY_S = 2.0  # the tally and last seq; a new call is saved at once
 SCREENSHOT_EVERY_S = 1.0
+FAILURE_LOG_S = 60.0
 SWITCH_INTERVAL_S = 0.0005
 DIGITS_SAMPLE = "0123456789"  # a ticket with every digit, for checking the voice at start
 
@@ -203,7 +204,10 @@ class DisplayApp:
             self.state_file.save(self.state.saved())
         if self.screenshots and drawn and (new_call or mono - self._shot_at >= SCREENSHOT_EVERY_S):
             self._shot_at = mono
-            self.save(self.screenshots / f"{self.display.id}.png")
+            try:
+                self.save(self.screenshots / f"{self.display.id}.png")
+            except (OSError, self.pygame.error) as exc:  # a full disk must not stop the wall
+                log.warning("cannot keep the screen as a PNG in %s: %s", self.screenshots, exc)
 
     def status(self) -> dict:
         """The heartbeat: what the screen shows and how fast it draws."""
@@ -216,15 +220,22 @@ class DisplayApp:
         return self.renderer.frame()
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(f".{path.stem}.tmp.png")
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
         self.pygame.image.save(self.surface, str(tmp))
         tmp.replace(path)  # a viewer refreshing the folder never sees half a PNG
 
     def run(self, stop: threading.Event | None = None) -> None:
         period = 1 / self.display.fps
         due = time.monotonic()
+        failed_at = -FAILURE_LOG_S
         while not (stop and stop.is_set()) and not self._stop.is_set():
-            self.step()
+            try:
+                self.step()
+            except Exception:  # a bug in one frame must not blank the wall: it keeps its last picture
+                if time.monotonic() - failed_at >= FAILURE_LOG_S:
+                    failed_at = time.monotonic()
+                    log.exception("display %s: a frame failed (logged once a minute while it lasts)",
+                                  self.display.id)
             due = max(due + period, time.monotonic())
             if self.changed.wait(max(0.0, due - time.monotonic())):
                 self.changed.clear()  # a message: draw it now, not at the next frame

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -392,3 +393,43 @@ def pygame_image_size(path: Path) -> tuple[int, int]:
     import pygame
 
     return pygame.image.load(str(path)).get_size()
+
+
+def test_a_screenshot_that_cannot_be_written_does_not_stop_the_wall(hall_config, peer, clock, make_wall,
+                                                                     caplog) -> None:
+    publish_hall(peer, iso(clock), [])
+    app = make_wall(hall_config)
+    step_until(app, lambda: not shown(app, "strip"))
+    app.screenshots = app.screenshots / "gone"  # e.g. the folder was deleted, or the disk is full
+    called(peer, 600, "02013", "2", iso(clock))
+    step_until(app, lambda: shown(app, "banner-ticket") == ["02013"])
+    assert any("cannot keep the screen" in r.getMessage() for r in caplog.records)
+
+
+def test_a_frame_that_fails_does_not_stop_the_loop(hall_config, peer, clock, make_wall, caplog) -> None:
+    publish_hall(peer, iso(clock), [])
+    app = make_wall(hall_config)
+    build, failures = app.builder.wall, []
+
+    def broken_once(*args):
+        if not failures:
+            failures.append(1)
+            raise ValueError("a bug")
+        return build(*args)
+
+    app.builder.wall = broken_once
+    app.frame_drawn.clear()
+    stop = threading.Event()
+    loop = threading.Thread(target=app.run, args=(stop,))
+    loop.start()
+    try:
+        called(peer, 700, "02014", "2", iso(clock))
+        deadline = time.monotonic() + 10
+        while (app.shown_call or {}).get("ticket") != "02014" and time.monotonic() < deadline:
+            app.frame_drawn.wait(0.5)  # the loop's frames (the screen is read once the loop has stopped)
+            app.frame_drawn.clear()
+    finally:
+        stop.set()
+        loop.join(5)
+    assert shown(app, "banner-ticket") == ["02014"]
+    assert failures and any("a frame failed" in r.getMessage() for r in caplog.records)
