@@ -1,8 +1,10 @@
 """``paihao display``: the LED wall (or a window's screen), its voice, and its line to the hall, in one loop.
 
-Each turn: take the new calls (to the banner, to the voice, to the state
-file), build every region's model, draw the regions whose model changed,
-update only those rectangles, and now and then publish a heartbeat. The loop
+Each turn: take the new calls (to the banner's queue, to the state file),
+build every region's model, draw the regions whose model changed (a new
+call's frame: the banner first), update only those rectangles, give the voice
+the call that has just come into the banner, and now and then publish a
+heartbeat. The loop
 sleeps until the next frame *or* until a message arrives, so a call is drawn
 within one frame of being heard. With ``screenshots`` there is no display
 (SDL's dummy driver) and the screen is kept as a PNG in that folder.
@@ -20,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from display.calls import Banner
-from display.hallstate import HallState, Snapshot
+from display.hallstate import HallState
 from display.link import DisplayLink
 from display.model import Call
 from display.persist import StateFile, default_path
@@ -153,7 +155,7 @@ class DisplayApp:
                     self._stop.set()
         mono, now = self.monotonic(), self.now()
         calls = self._take_calls()
-        became = self.banner.tick(mono)
+        became = self.banner.tick(mono, hold=self.announcer is not None and not self.announcer.idle())
         snap = self.state.snapshot(now)
         latest = next((c for c in snap.recent if not self.window or c.window == self.window), None)
         if latest is not None:  # a window's screen shows, and reports, only its own calls
@@ -171,8 +173,14 @@ class DisplayApp:
                 self.pygame.display.update(dirty)
             self.frame_drawn.set()
         self.stats.add(mono, time.perf_counter() - began)
+        # After the frame: the voice's and the state file's threads, woken here, would otherwise
+        # take turns with the drawing of that very frame.
+        if became and self.announcer:  # said as it is shown
+            known = snap.windows.get(became.window)
+            self.announcer.say(call_text(became.ticket, became.window, known.name if known else None))
         if calls:
-            self._announce(calls, snap)
+            self.state_file.save(self.state.saved())  # at once: a restart must not announce these again
+            self._saved_at = mono
         self._after_frame(became is not None, bool(dirty), mono)
         return bool(dirty)
 
@@ -182,16 +190,6 @@ class DisplayApp:
         for call in calls:
             self.banner.push(call)
         return calls
-
-    def _announce(self, calls: list[Call], snap: Snapshot) -> None:
-        # After the frame that may show them: the voice's and the state file's threads, woken
-        # here, would otherwise take turns with the drawing of that very frame.
-        for call in calls:
-            if self.announcer:
-                known = snap.windows.get(call.window)
-                self.announcer.say(call_text(call.ticket, call.window, known.name if known else None))
-        self.state_file.save(self.state.saved())  # at once: a restart must not announce these again
-        self._saved_at = self.monotonic()
 
     def _after_frame(self, new_call: bool, drawn: bool, mono: float) -> None:
         shown = self.banner.current.as_json() if self.banner.current is not None else None

@@ -29,6 +29,7 @@ from paihao.config import load_config
 from paihao.device_config import Voice
 from paihao.errors import ConfigError
 from tests.conftest import Monotonic, Peer, write_config
+from tests.display.test_voice import GatedPlayer
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "artefacts" / "display-app"
 
@@ -47,8 +48,9 @@ def make_wall(request, clock, mono, tmp_path):
         """``engine=None``: the one the config names; ``state_path=None``: the config's state_file."""
         options.setdefault("state_path", tmp_path / "wall1.json")
         options.setdefault("engine", FakeEngine())
+        options.setdefault("player", SilentPlayer())
         app = DisplayApp(config, "wall1", screenshots=ARTEFACTS / request.node.name, now=clock, monotonic=mono,
-                         player=SilentPlayer(), **options)
+                         **options)
         apps.append(app)
         return app.start()
 
@@ -135,22 +137,38 @@ def test_a_call_from_the_real_controller_is_shown_said_and_reported(hall, peer, 
 
 def test_calls_arriving_together_are_each_shown_and_said_in_turn(hall_config, peer, clock, mono, make_wall) -> None:
     publish_hall(peer, iso(clock), [])
-    engine = FakeEngine()
-    app = make_wall(hall_config, engine=engine)
+    engine, player = FakeEngine(), GatedPlayer()
+    app = make_wall(hall_config, engine=engine, player=player)
     step_until(app, lambda: not shown(app, "strip"))
     for seq, (ticket, window) in enumerate([("02002", "1"), ("05001", "3"), ("06001", "5")], start=100):
         called(peer, seq, ticket, window, iso(clock))
     step_until(app, lambda: len(app.banner.pending) == 2)
-    seen = []
-    for _ in range(40):  # ten seconds of frames, a quarter second apart
-        app.step()
-        ticket = shown(app, "banner-ticket")
-        if ticket and (not seen or seen[-1][0] != ticket[0]):
-            seen.append((ticket[0], mono.now))
-        mono.now += 0.25
-    assert [t for t, _ in seen] == ["02002", "05001", "06001"]
-    assert all(b - a >= 3.0 for (_, a), (_, b) in itertools.pairwise(seen))
-    app.announcer.stop()  # lets the queue run out
+    seen = [(shown(app, "banner-ticket")[0], mono.now)]
+    assert player.began.acquire(timeout=5)  # the first is being said ...
+
+    def frames(seconds: float) -> None:
+        for _ in range(int(seconds / 0.25)):
+            mono.now += 0.25
+            app.step()
+            ticket = shown(app, "banner-ticket")[0]
+            if ticket != seen[-1][0]:
+                seen.append((ticket, mono.now))
+
+    frames(5.0)  # ... for longer than 3 s: the next waits for the voice
+    assert [t for t, _ in seen] == ["02002"]
+    player.release.release()
+    assert app.announcer.wait_idle(5)
+    frames(0.25)
+    assert [t for t, _ in seen] == ["02002", "05001"]  # shown as it is said
+    assert player.began.acquire(timeout=5)
+    player.release.release()  # said quickly this time: shown its 3 s all the same
+    assert app.announcer.wait_idle(5)
+    frames(5.0)
+    assert player.began.acquire(timeout=5)
+    player.release.release()
+    assert [t for t, _ in seen] == ["02002", "05001", "06001"]  # none dropped, in order
+    assert [b - a for (_, a), (_, b) in itertools.pairwise(seen)] == [5.25, 3.0]
+    app.announcer.stop()
     assert engine.texts == ["请 零二零零二 号 到 一 号窗口 办理", "请 零五零零一 号 到 三 号窗口 办理",
                             "请 零六零零一 号 到 五 号窗口 办理"]
 
@@ -409,6 +427,7 @@ def test_a_screenshot_that_cannot_be_written_does_not_stop_the_wall(hall_config,
 def test_a_frame_that_fails_does_not_stop_the_loop(hall_config, peer, clock, make_wall, caplog) -> None:
     publish_hall(peer, iso(clock), [])
     app = make_wall(hall_config)
+    step_until(app, lambda: not shown(app, "strip"))  # subscribed, and the hall's state is in
     build, failures = app.builder.wall, []
 
     def broken_once(*args):
