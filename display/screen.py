@@ -13,7 +13,7 @@ from display.calls import Banner
 from display.hallstate import Snapshot
 from display.model import Card
 from display.speech import banner_parts
-from display.ui.layout import Layout, wall_layout, window_layout
+from display.ui.layout import Layout, Region, wall_layout, window_layout
 from display.views import (
     BannerModel,
     CardRow,
@@ -153,9 +153,9 @@ class ScreenBuilder:
         if "cards" in regions:
             view["cards"] = self._cards(snap, regions["cards"].rows(), mono)
         if "tally" in regions:
-            view["tally"] = self._tally(snap, regions["tally"].rows(), mono)
+            view["tally"] = self._tally(snap, regions["tally"], mono)
         if "panel" in regions:
-            view["panel"] = self._panel(snap, regions["panel"].rows(), mono)
+            view["panel"] = self._panel(snap, regions["panel"], mono)
         if "ticker" in regions:
             offset = 0 if self._notice_fits else int(mono * self._scroll_px_s)
             view["ticker"] = TickerModel(self.notice, offset)
@@ -183,18 +183,24 @@ class ScreenBuilder:
         reds = sum(1 for c in snap.cards if c.level == "red")
         return CardsModel(tuple(shown), reds, len(snap.cards) - reds, page, pages, lines)
 
-    def _tally(self, snap: Snapshot, per_page: int, mono: float) -> TallyModel:
+    def _tally(self, snap: Snapshot, region: Region, mono: float) -> TallyModel:
+        note = snap.tally_note
+        if note and self.measure(note, region.size) > region.rect[2]:
+            note_lines = tuple(note.rsplit(" ", 1))  # "09:58–10:05 等2段" / "可能漏计"
+        else:
+            note_lines = (note,) if note else ()
         rows = self.lists(snap).tally
-        shown, page, pages = _pages(rows, per_page - (1 if snap.tally_note else 0), mono, self.display.page_s)
-        return TallyModel(tuple(shown), snap.tally_note, page, pages)
+        shown, page, pages = _pages(rows, region.rows() - len(note_lines), mono, self.display.page_s)
+        return TallyModel(tuple(shown), note_lines, page, pages)
 
-    def _panel(self, snap: Snapshot, per_page: int, mono: float) -> PanelModel:
+    def _panel(self, snap: Snapshot, region: Region, mono: float) -> PanelModel:
         """Cards, waiting and tally take turns, a page at a time. The panel is narrow: each card
         takes two lines, so that its window and clerk are shown too."""
+        per_page = region.rows()
         makers: dict[str, Callable[[float], WaitingModel | CardsModel | TallyModel]] = {
             "cards": lambda at: self._cards(snap, per_page, at, lines=2),
             "waiting": lambda at: self._waiting(snap, per_page, at),
-            "tally": lambda at: self._tally(snap, per_page, at),
+            "tally": lambda at: self._tally(snap, region, at),
         }
         turns = [(kind, page) for kind, make in makers.items() for page in range(make(0.0).pages)]
         kind, page = turns[int(mono / self.display.page_s) % len(turns)]

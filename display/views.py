@@ -62,7 +62,7 @@ class CardsModel:
 @dataclass(frozen=True)
 class TallyModel:
     rows: tuple[tuple[Label, int, int], ...]  # (department, yellow, red) today
-    note: str = ""  # "09:58–10:05 可能漏计" when the count may miss cards
+    note: tuple[str, ...] = ()  # ("09:58–10:05 可能漏计",) when the count may miss cards; on two lines if narrow
     page: int = 0
     pages: int = 1
 

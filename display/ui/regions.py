@@ -186,7 +186,7 @@ def draw_cards(p: Painter, r: Region, t: Theme, m: CardsModel) -> None:
 
 def draw_tally(p: Painter, r: Region, t: Theme, m: TallyModel) -> None:
     x, y = _title(p, r, t, "今日黄/红牌", _page(m.page, m.pages))
-    rows = r.rows() - (1 if m.note else 0)
+    rows = r.rows() - len(m.note)
     if not m.rows:
         p.line("今日无超时", (x, y, r.rect[2], r.row), r.size, t.ok, role="none")
     count = _count_width(p, r, [str(n) for row in m.rows for n in row[1:]])
@@ -194,9 +194,10 @@ def draw_tally(p: Painter, r: Region, t: Theme, m: TallyModel) -> None:
         _cells(p, r, y, [(r.rect[2] - 2 * count, name, t.text, "left", "dept"),
                          (count, str(yellow), t.yellow, "right", "yellow"), (count, str(red), t.red, "right", "red")])
         y += r.row
-    if m.note:
-        bottom = r.rect[1] + r.title + r.rows() * r.row - r.row
-        p.line(m.note, (x, bottom, r.rect[2], r.row), r.size, t.title, role="note")
+    y = r.rect[1] + r.title + rows * r.row  # the note's lines at the bottom
+    for line in m.note:
+        p.line(line, (x, y, r.rect[2], r.row), r.size, t.title, role="note")
+        y += r.row
 
 
 def draw_panel(p: Painter, r: Region, t: Theme, m: PanelModel) -> None:

@@ -190,7 +190,7 @@ def test_panels_default_to_pure_colours_on_black_and_readable_sizes(size: tuple[
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-@pytest.mark.parametrize("case", ["wall", "wall-contrast", "calls"])
+@pytest.mark.parametrize("case", ["wall", "wall-contrast", "calls", "wall-gap"])
 def test_names_are_whole_or_short_never_cut(case: str, size: tuple[int, int], display) -> None:
     """Rongchang's departments have short names (人社局): where the full name does not fit,
     the short one is shown, so no department, window, clerk or number is cut."""
