@@ -165,22 +165,22 @@ def draw_cards(p: Painter, r: Region, t: Theme, m: CardsModel) -> None:
         return
     level, ref, dept, window, clerk, over = _card_columns(p, r, m.rows)
     if m.lines == 2:  # a narrow panel: window and clerk on a second line, under the department
-        dept, window, clerk = r.rect[2] - level - ref - over, _widest(p, r, [row.window for row in m.rows]), 0
-        window += max(4, r.size // 3)
+        window = _widest(p, r, [row.window for row in m.rows]) + max(4, r.size // 3)
+        dept, clerk = r.rect[2] - level - ref - over, r.rect[2] - level - ref - window
     for row in m.rows:
         ink = t.text if t.badges else (t.red if row.level == "red" else t.yellow)
         _badge(p, r, t, row, y, level)
-        line = [(level, "", ink, "left", ""), (ref, row.ref, t.number if t.badges else ink, "left", "ticket"),
+        head = [(level, "", ink, "left", ""), (ref, row.ref, t.number if t.badges else ink, "left", "ticket"),
                 (dept, row.dept, ink, "left", "dept")]
-        second = [(window, row.window if window else "", ink, "left", "window"),
-                  (clerk, row.clerk if clerk else "", ink, "left", "clerk")]
+        where = [(window, row.window if window else "", ink, "left", "window"),
+                 (clerk, row.clerk if clerk else "", ink, "left", "clerk")]
+        late = (over, row.over, ink, "right", "over")
         if m.lines == 2:
-            _cells(p, r, y, [*line, (over, row.over, ink, "right", "over")])
+            _cells(p, r, y, [*head, late])
             y += r.row
-            second[1] = (r.rect[2] - level - ref - window, row.clerk, ink, "left", "clerk")
-            _cells(p, r, y, [(level + ref, "", ink, "left", ""), *second])
+            _cells(p, r, y, [(level + ref, "", ink, "left", ""), *where])
         else:
-            _cells(p, r, y, [*line, *second, (over, row.over, ink, "right", "over")])
+            _cells(p, r, y, [*head, *where, late])
         y += r.row
 
 
