@@ -1,8 +1,10 @@
 """``paihao display``: the LED wall (or a window's screen), its voice, and its line to the hall, in one loop.
 
-Each turn: take the new calls (to the banner, to the voice, to the state
-file), build every region's model, draw the regions whose model changed,
-update only those rectangles, and now and then publish a heartbeat. The loop
+Each turn: take the new calls (to the banner's queue, to the state file),
+build every region's model, draw the regions whose model changed (a new
+call's frame: the banner first), update only those rectangles, give the voice
+the call that has just come into the banner, and now and then publish a
+heartbeat. The loop
 sleeps until the next frame *or* until a message arrives, so a call is drawn
 within one frame of being heard. With ``screenshots`` there is no display
 (SDL's dummy driver) and the screen is kept as a PNG in that folder.
@@ -12,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -21,6 +24,7 @@ from pathlib import Path
 from display.calls import Banner
 from display.hallstate import HallState
 from display.link import DisplayLink
+from display.model import Call
 from display.persist import StateFile, default_path
 from display.speech import call_text
 from display.stats import FrameStats
@@ -36,7 +40,9 @@ log = logging.getLogger(__name__)
 HEARTBEAT_S = 5.0
 SAVE_EVERY_S = 2.0  # the tally and last seq; a new call is saved at once
 SCREENSHOT_EVERY_S = 1.0
+FAILURE_LOG_S = 60.0
 SWITCH_INTERVAL_S = 0.0005
+DIGITS_SAMPLE = "0123456789"  # a ticket with every digit, for checking the voice at start
 
 
 def utc_now() -> datetime:
@@ -52,6 +58,11 @@ def find_display(config: HallConfig, display_id: str, window: str | None) -> tup
     if window is not None and config.window(window) is None:
         raise ConfigError(f"display {display_id}: no window {window!r} in the config's [[windows]]")
     return display, window
+
+
+def beside_db(config: HallConfig, path: str) -> Path:
+    """A relative path in a display's config is relative to the db's folder, as the call-pads' are."""
+    return Path(path) if Path(path).is_absolute() else Path(config.storage.db).parent / path
 
 
 class DisplayApp:
@@ -70,7 +81,10 @@ class DisplayApp:
         self._open_screen(windowed)
         self.changed = threading.Event()  # a message arrived: draw now rather than at the next frame
         self.frame_drawn = threading.Event()  # a frame changed the screen (tests wait on it)
-        self.state_file = StateFile(state_path or Path(self.display.state_file or default_path(self.display.id)))
+        if state_path is None:
+            state_path = beside_db(config, self.display.state_file) if self.display.state_file \
+                else default_path(self.display.id)
+        self.state_file = StateFile(state_path)
         self.state = HallState(config.tz, now, self.state_file.load(), on_change=self.changed.set)
         self.link = DisplayLink(config, self.display.id, self.state, status=self.status)
         self.banner = Banner(self.display.call_min_s, self.display.flash_s)
@@ -89,11 +103,7 @@ class DisplayApp:
             os.environ.setdefault("SDL_VIDEO_WINDOW_POS", "0,0")
         import pygame  # after the SDL environment is set
 
-        from display.screen import ScreenBuilder
-        from display.ui.layout import wall_layout, window_layout
-        from display.ui.paint import DisplayFonts
-        from display.ui.renderer import Renderer
-        from display.ui.theme import THEMES
+        from display.screen import open_screen
 
         self.pygame = pygame
         pygame.display.init()
@@ -106,23 +116,28 @@ class DisplayApp:
             self.surface = pygame.display.set_mode((w, h), pygame.NOFRAME if fullscreen else 0)
             pygame.display.set_caption(f"paihao display {self.display.id}")
             pygame.mouse.set_visible(not fullscreen)
-        layout = window_layout(w, h) if self.window else wall_layout(w, h, self.display.layout)
         try:
-            fonts = DisplayFonts(self.display.font, antialiased=not layout.pixel_exact)
+            self.renderer, self.builder = open_screen(self.config, self.display, self.window, self.surface)
         except OSError as exc:
             raise ConfigError(f"display font {self.display.font!r} cannot be opened: {exc}") from exc
-        self.layout = layout
-        self.renderer = Renderer(self.surface, fonts, layout, THEMES[self.display.theme])
-        self.builder = ScreenBuilder(self.config, self.display, layout, fonts.width, self.window)
 
     def _voice(self, engine: Engine | None, player: Player | None) -> Announcer | None:
         voice = self.display.voice
-        engine = engine or make_engine(voice)
+        engine = engine or make_engine(voice, Path(self.config.storage.db).parent)
         if engine is None:
             return None
+        self._check_voice(engine)
         folder = self.state_file.path.parent / f"voice-{self.display.id}"
         return Announcer(engine, player or make_player(engine, self._stop), folder,
                          volume=voice.volume, with_chime=voice.chime)
+
+    def _check_voice(self, engine: Engine) -> None:
+        """Say at start, not at the first call, what of the windows' calls the voice cannot say."""
+        texts = [call_text(DIGITS_SAMPLE, w.id, w.name) for w in self.config.windows]
+        missing = sorted({piece for text in texts for piece in engine.missing(text)})
+        if missing:
+            log.warning("voice %s of display %s cannot say %s: calls with them are not announced properly",
+                        engine.name, self.display.id, " ".join(missing))
 
     def start(self) -> DisplayApp:
         if self.announcer:
@@ -140,43 +155,47 @@ class DisplayApp:
                 if event.type == self.pygame.QUIT:
                     self._stop.set()
         mono, now = self.monotonic(), self.now()
-        self._take_calls()
-        became = self.banner.tick(mono)
+        calls = self._take_calls()
+        became = self.banner.tick(mono, hold=self.announcer is not None and not self.announcer.idle())
         snap = self.state.snapshot(now)
-        if snap.recent:
-            self.banner.show_quietly(snap.recent[0], mono)
+        latest = next((c for c in snap.recent if not self.window or c.window == self.window), None)
+        if latest is not None:  # a window's screen shows, and reports, only its own calls
+            self.banner.show_quietly(latest, mono)
         connected = self.link.connected
         if self.window:
             view = self.builder.window_page(snap, self.banner, mono, connected)
         else:
             view = self.builder.wall(snap, self.banner, now, mono, connected)
-        dirty = self.renderer.draw(view)
+        # A new call's frame draws the banner alone, so that it is on the screen the soonest;
+        # whatever else changed (a page, the clock) follows in the next frame.
+        dirty = self.renderer.draw(view, only={"banner"} if became and not self.window else None)
         if dirty:
             if not self.offscreen:
                 self.pygame.display.update(dirty)
             self.frame_drawn.set()
         self.stats.add(mono, time.perf_counter() - began)
+        # After the frame: the voice's and the state file's threads, woken here, would otherwise
+        # take turns with the drawing of that very frame.
+        if became and self.announcer:  # said as it is shown
+            known = snap.windows.get(became.window)
+            self.announcer.say(call_text(became.ticket, became.window, known.name if known else None))
+        if calls:
+            self.state_file.save(self.state.saved())  # at once: a restart must not announce these again
+            self._saved_at = mono
         self._after_frame(became is not None, bool(dirty), mono)
         return bool(dirty)
 
-    def _take_calls(self) -> None:
-        calls = self.state.take_calls()
-        if not calls:
-            return
+    def _take_calls(self) -> list[Call]:
+        """The new calls (this window's, on a window's screen), in the banner's queue."""
+        calls = [c for c in self.state.take_calls() if not self.window or c.window == self.window]
         for call in calls:
-            if self.window and call.window != self.window:
-                continue
             self.banner.push(call)
-            if self.announcer:
-                known = self.state.windows.get(call.window)
-                self.announcer.say(call_text(call.ticket, call.window, known.name if known else None))
-        self.state_file.save(self.state.saved())  # at once: a restart must not announce these again
-        self._saved_at = self.monotonic()
+        return calls
 
     def _after_frame(self, new_call: bool, drawn: bool, mono: float) -> None:
-        if self.banner.current is not None:
-            self.shown_call = self.banner.current.as_json()
-        if new_call or mono - self._heartbeat_at >= HEARTBEAT_S:
+        shown = self.banner.current.as_json() if self.banner.current is not None else None
+        changed, self.shown_call = shown != self.shown_call, shown
+        if changed or mono - self._heartbeat_at >= HEARTBEAT_S:  # a new call, or a restart's last one
             self._heartbeat_at = mono
             self.link.publish_status()
         if self.state.unsaved and mono - self._saved_at >= SAVE_EVERY_S:
@@ -184,7 +203,10 @@ class DisplayApp:
             self.state_file.save(self.state.saved())
         if self.screenshots and drawn and (new_call or mono - self._shot_at >= SCREENSHOT_EVERY_S):
             self._shot_at = mono
-            self.save(self.screenshots / f"{self.display.id}.png")
+            try:
+                self.save(self.screenshots / f"{self.display.id}.png")
+            except (OSError, self.pygame.error) as exc:  # a full disk must not stop the wall
+                log.warning("cannot keep the screen as a PNG in %s: %s", self.screenshots, exc)
 
     def status(self) -> dict:
         """The heartbeat: what the screen shows and how fast it draws."""
@@ -197,7 +219,7 @@ class DisplayApp:
         return self.renderer.frame()
 
     def save(self, path: Path) -> None:
-        tmp = path.with_name(f".{path.stem}.tmp.png")
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp.png")
         self.pygame.image.save(self.surface, str(tmp))
         tmp.replace(path)  # a viewer refreshing the folder never sees half a PNG
 
@@ -205,9 +227,16 @@ class DisplayApp:
         """``alive`` is called on every turn (systemd's watchdog)."""
         period = 1 / self.display.fps
         due = time.monotonic()
+        failed_at = -FAILURE_LOG_S
         while not (stop and stop.is_set()) and not self._stop.is_set():
-            alive()
-            self.step()
+            try:
+                self.step()
+                alive()  # only a wall that really draws tells systemd it lives; one that fails is restarted
+            except Exception:  # a bug in one frame must not blank the wall: it keeps its last picture
+                if time.monotonic() - failed_at >= FAILURE_LOG_S:
+                    failed_at = time.monotonic()
+                    log.exception("display %s: a frame failed (logged once a minute while it lasts)",
+                                  self.display.id)
             due = max(due + period, time.monotonic())
             if self.changed.wait(max(0.0, due - time.monotonic())):
                 self.changed.clear()  # a message: draw it now, not at the next frame
@@ -223,10 +252,19 @@ class DisplayApp:
             self.pygame.quit()
 
 
+def _without_pkg_resources() -> None:
+    """pygame.pkgdata imports setuptools' pkg_resources only to find pygame's own icon and default
+    font, and falls back to plain file paths when it cannot: loading it costs a display process
+    6 MB of its 80 MB and 150 ms of its start. Not if something has loaded it already."""
+    if "pygame" not in sys.modules:
+        sys.modules.setdefault("pkg_resources", None)  # type: ignore[arg-type]
+
+
 def run_display(config: HallConfig, display_id: str, *, window: str | None, screenshots: Path | None,
                 windowed: bool) -> None:
     import signal
-    import sys
+
+    _without_pkg_resources()
 
     # Python hands the GIL over every 5 ms by default: the drawing loop, woken by a call, could
     # wait that long behind the MQTT or voice thread. The hall controller does the same.

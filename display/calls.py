@@ -7,7 +7,9 @@ retained ``calls/recent`` a restarted display reads first, announces a call agai
 
 The banner shows calls in the order they came, each for at least ``min_s``
 even when several arrive together (none is dropped; they wait their turn),
-and a new one flashes for its first ``flash_s``.
+and a new one flashes for its first ``flash_s``. While the voice is still
+saying a call, the next waits (at most ``HOLD_MAX_S``): the wall shows the call
+the hall hears.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ REMEMBERED = 20  # more than calls/recent holds, so a restart sees every listed 
 CATCHUP = timedelta(seconds=60)  # a call missed while away (broker lost, restart) is still announced this soon
 SLACK = timedelta(seconds=2)  # calls of the same second can arrive in either order
 FLASH_PERIOD_S = 0.5
+HOLD_MAX_S = 15.0  # a voice that hangs must not hold the calls back for longer
 
 
 class CallGate:
@@ -83,9 +86,12 @@ class Banner:
         if self.current is None or not self.fresh or mono - self.since >= self.min_s:
             self.current, self.fresh, self.since = call, False, mono
 
-    def tick(self, mono: float) -> Call | None:
-        """The call that becomes current now, if one does."""
-        if self.pending and (self.current is None or not self.fresh or mono - self.since >= self.min_s):
+    def tick(self, mono: float, hold: bool = False) -> Call | None:
+        """The call that becomes current now, if one does; ``hold``: the voice is still saying one."""
+        if not self.pending:
+            return None
+        age = mono - self.since
+        if self.current is None or not self.fresh or (age >= self.min_s and not hold) or age >= HOLD_MAX_S:
             self.current, self.fresh, self.since = self.pending.popleft(), True, mono
             return self.current
         return None

@@ -5,17 +5,21 @@ models, which is what lets the renderer skip the regions that did not change."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from display.calls import Banner
 from display.hallstate import Snapshot
+from display.model import Card
 from display.speech import banner_parts
-from display.ui.layout import Layout
+from display.ui.layout import Layout, Region, wall_layout, window_layout
 from display.views import (
     BannerModel,
     CardRow,
     CardsModel,
     HeaderModel,
+    Label,
     PanelModel,
     RecentModel,
     StripModel,
@@ -29,6 +33,11 @@ from display.views import (
 )
 from paihao.config import HallConfig
 from paihao.device_config import Display
+
+if TYPE_CHECKING:
+    import pygame
+
+    from display.ui.renderer import Renderer
 
 WEEKDAYS = "一二三四五六日"
 PLACEHOLDER = "请留意叫号"
@@ -46,10 +55,38 @@ def overdue_text(seconds: int) -> str:
 
 
 def _pages(rows: list, per_page: int, mono: float, page_s: float) -> tuple[list, int, int]:
-    per_page = max(1, per_page)
-    pages = max(1, -(-len(rows) // per_page))
+    """This moment's page of ``rows``: as few pages as fit, evenly filled (12 cards on 11 lines: 6 and 6)."""
+    pages = max(1, -(-len(rows) // max(1, per_page)))
+    size = max(1, -(-len(rows) // pages))
     page = int(mono / page_s) % pages
-    return rows[page * per_page:(page + 1) * per_page], page, pages
+    return rows[page * size:(page + 1) * size], page, pages
+
+
+def open_screen(config: HallConfig, display: Display, window: str | None,
+                surface: pygame.Surface) -> tuple[Renderer, ScreenBuilder]:
+    """The renderer and model builder of a display, for a pygame surface of its size: the wall's
+    layout or the window page's; antialiased text on panels, pixel-exact text on LED walls.
+    Raises OSError if the font cannot be opened."""
+    from display.ui.paint import DisplayFonts  # pygame: imported once SDL's environment is set
+    from display.ui.renderer import Renderer
+    from display.ui.theme import THEMES
+
+    w, h = display.size
+    layout = window_layout(w, h) if window else wall_layout(w, h, display.layout)
+    fonts = DisplayFonts(display.font, antialiased=not layout.pixel_exact)
+    return Renderer(surface, fonts, layout, THEMES[display.theme]), ScreenBuilder(config, display, layout,
+                                                                                 fonts.width, window)
+
+
+@dataclass(frozen=True)
+class _Lists:
+    """The rows of every list, for one version of the hall's state: built once, paged every frame."""
+
+    version: int
+    recent: list[tuple[str, Label]]
+    waiting: list[tuple[Label, str]]
+    cards: list[CardRow]
+    tally: list[tuple[Label, int, int]]
 
 
 class ScreenBuilder:
@@ -62,36 +99,63 @@ class ScreenBuilder:
         # Scroll about three text heights a second, in whole pixels (no shimmer on an LED wall).
         self._scroll_px_s = 3 * ticker.size if ticker else 0
         self._notice_fits = ticker is None or measure(self.notice, ticker.size) <= ticker.rect[2]
+        self._depts = {d.code: d for d in config.departments}
+        self._windows = {w.id: w for w in config.windows}
+        self._clerks = {c.id: c for c in config.clerks}
+        self._lists: _Lists | None = None
 
     # -- names, from the retained state where it has them, else the config ------------
     def window_label(self, snap: Snapshot, window_id: str) -> str:
         known = snap.windows.get(window_id)
-        configured = self.config.window(window_id)
+        configured = self._windows.get(window_id)
         return (known.name if known else None) or (configured.name if configured else None) or f"{window_id}号窗口"
 
-    def short_window(self, snap: Snapshot, window_id: str) -> str:
-        """'5号窗' for '5号窗口', in the cards' narrow column."""
+    def window_names(self, snap: Snapshot, window_id: str) -> Label:
+        """'5号窗口', or '5号窗' where that does not fit."""
         label = self.window_label(snap, window_id)
-        return label[:-1] if label.endswith("号窗口") else label
+        return (label, label[:-1]) if label.endswith("号窗口") else label
 
-    def dept_name(self, snap: Snapshot, code: str) -> str:
-        dept = self.config.department(code)
-        return dept.name if dept else next((q.name for q in snap.queues if q.dept == code), code)
+    def dept_names(self, snap: Snapshot, code: str) -> Label:
+        """The department's name, then its short name (简称) if the config gives one."""
+        dept = self._depts.get(code)
+        if dept is None:
+            return next((q.name for q in snap.queues if q.dept == code), code)
+        return (dept.name, dept.short_name) if dept.short_name else dept.name
+
+    def lists(self, snap: Snapshot) -> _Lists:
+        """Every list's rows, built again only when the hall's state has changed."""
+        if self._lists is None or self._lists.version != snap.version:
+            waiting = {q.dept: q.waiting for q in snap.queues}
+            counts = sorted(snap.tally.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
+            self._lists = _Lists(
+                snap.version,
+                recent=[(c.ticket, self.window_names(snap, c.window)) for c in snap.recent],
+                waiting=[(self.dept_names(snap, d.code), str(waiting[d.code]) if d.code in waiting else "–")
+                         for d in self.config.departments],
+                cards=[self._card_row(snap, card) for card in snap.cards],  # red first: sorted so when parsed
+                tally=[(self.dept_names(snap, dept), yellow, red) for dept, (yellow, red) in counts])
+        return self._lists
+
+    def _card_row(self, snap: Snapshot, card: Card) -> CardRow:
+        clerk = self._clerks.get(card.clerk) if card.clerk else None
+        ref = card.ref.rsplit("-", 1)[-1] if card.is_case else card.ref  # a case: its ticket's number
+        return CardRow(card.level, ref, self.dept_names(snap, card.dept),
+                       self.window_names(snap, card.window) if card.window else "",
+                       clerk.name if clerk else (card.clerk or ""), overdue_text(card.overdue_s))
 
     # -- the wall ------------------------------------------------------------------------
     def wall(self, snap: Snapshot, banner: Banner, now: datetime, mono: float, connected: bool) -> View:
         regions = self.layout.regions
         view: View = {"header": self._header(now), "banner": self._banner(snap, banner, mono),
-                      "recent": RecentModel(tuple((c.ticket, self.window_label(snap, c.window))
-                                                  for c in snap.recent[: regions["recent"].rows()]))}
+                      "recent": RecentModel(tuple(self.lists(snap).recent[: regions["recent"].rows()]))}
         if "waiting" in regions:
             view["waiting"] = self._waiting(snap, regions["waiting"].rows(), mono)
         if "cards" in regions:
             view["cards"] = self._cards(snap, regions["cards"].rows(), mono)
         if "tally" in regions:
-            view["tally"] = self._tally(snap, regions["tally"].rows(), mono)
+            view["tally"] = self._tally(snap, regions["tally"], mono)
         if "panel" in regions:
-            view["panel"] = self._panel(snap, regions["panel"].rows(), mono)
+            view["panel"] = self._panel(snap, regions["panel"], mono)
         if "ticker" in regions:
             offset = 0 if self._notice_fits else int(mono * self._scroll_px_s)
             view["ticker"] = TickerModel(self.notice, offset)
@@ -111,37 +175,36 @@ class ScreenBuilder:
         return BannerModel(banner_parts(call.ticket, call.window, known.name if known else None), banner.flash(mono))
 
     def _waiting(self, snap: Snapshot, per_page: int, mono: float) -> WaitingModel:
-        waiting = {q.dept: q.waiting for q in snap.queues}
-        rows = [(d.name, str(waiting[d.code]) if d.code in waiting else "–") for d in self.config.departments]
-        shown, page, pages = _pages(rows, per_page, mono, self.display.page_s)
+        shown, page, pages = _pages(self.lists(snap).waiting, per_page, mono, self.display.page_s)
         return WaitingModel(tuple(shown), page, pages)
 
-    def _cards(self, snap: Snapshot, per_page: int, mono: float) -> CardsModel:
-        rows = []
-        for card in snap.cards:  # red first: the list is sorted so when parsed
-            clerk = self.config.clerk(card.clerk) if card.clerk else None
-            ref = card.ref.rsplit("-", 1)[-1] if card.is_case else card.ref
-            rows.append(CardRow(card.level, ref, self.dept_name(snap, card.dept),
-                                self.short_window(snap, card.window) if card.window else "",
-                                clerk.name if clerk else (card.clerk or ""), overdue_text(card.overdue_s)))
-        shown, page, pages = _pages(rows, per_page, mono, self.display.page_s)
+    def _cards(self, snap: Snapshot, per_page: int, mono: float, lines: int = 1) -> CardsModel:
+        shown, page, pages = _pages(self.lists(snap).cards, per_page // lines, mono, self.display.page_s)
         reds = sum(1 for c in snap.cards if c.level == "red")
-        return CardsModel(tuple(shown), reds, len(snap.cards) - reds, page, pages)
+        return CardsModel(tuple(shown), reds, len(snap.cards) - reds, page, pages, lines)
 
-    def _tally(self, snap: Snapshot, per_page: int, mono: float) -> TallyModel:
-        counts = sorted(snap.tally.items(), key=lambda kv: (-kv[1][1], -kv[1][0], kv[0]))
-        rows = [(self.dept_name(snap, dept), yellow, red) for dept, (yellow, red) in counts]
-        shown, page, pages = _pages(rows, per_page - (1 if snap.tally_note else 0), mono, self.display.page_s)
-        return TallyModel(tuple(shown), snap.tally_note, page, pages)
+    def _tally(self, snap: Snapshot, region: Region, mono: float) -> TallyModel:
+        note = snap.tally_note
+        if note and self.measure(note, region.size) > region.rect[2]:
+            note_lines = tuple(note.rsplit(" ", 1))  # "09:58–10:05 等2段" / "可能漏计"
+        else:
+            note_lines = (note,) if note else ()
+        rows = self.lists(snap).tally
+        shown, page, pages = _pages(rows, region.rows() - len(note_lines), mono, self.display.page_s)
+        return TallyModel(tuple(shown), note_lines, page, pages)
 
-    def _panel(self, snap: Snapshot, per_page: int, mono: float) -> PanelModel:
-        """Waiting, cards and tally take turns, a page at a time; cards first when there are any."""
-        turns: list[tuple[str, int]] = []
-        for kind in ("cards", "waiting", "tally"):
-            model = getattr(self, f"_{kind}")(snap, per_page, 0.0)
-            turns += [(kind, page) for page in range(model.pages)]
+    def _panel(self, snap: Snapshot, region: Region, mono: float) -> PanelModel:
+        """Cards, waiting and tally take turns, a page at a time. The panel is narrow: each card
+        takes two lines, so that its window and clerk are shown too."""
+        per_page = region.rows()
+        makers: dict[str, Callable[[float], WaitingModel | CardsModel | TallyModel]] = {
+            "cards": lambda at: self._cards(snap, per_page, at, lines=2),
+            "waiting": lambda at: self._waiting(snap, per_page, at),
+            "tally": lambda at: self._tally(snap, region, at),
+        }
+        turns = [(kind, page) for kind, make in makers.items() for page in range(make(0.0).pages)]
         kind, page = turns[int(mono / self.display.page_s) % len(turns)]
-        return PanelModel(getattr(self, f"_{kind}")(snap, per_page, page * self.display.page_s + 0.001))
+        return PanelModel(makers[kind](page * self.display.page_s + 0.001))
 
     # -- the screen above one window ---------------------------------------------------------
     def window_page(self, snap: Snapshot, banner: Banner, mono: float, connected: bool) -> View:
@@ -158,7 +221,9 @@ class ScreenBuilder:
                 flash = banner.flash(mono) if banner.current and banner.current.ticket == state.ticket else None
                 number = WindowNumberModel(state.ticket, True, flash)
                 label = {"yellow": "黄牌 超时", "red": "红牌 超时"}.get(card, "正在办理")
-                status = WindowStatusModel(f"{label} · {self.dept_name(snap, state.dept or '')}", card)
+                names = self.dept_names(snap, state.dept or "")
+                status = WindowStatusModel(tuple(f"{label} · {n}" for n in names) if isinstance(names, tuple)
+                                           else f"{label} · {names}", card)
             else:
                 text = STATES.get(state.status, "等候叫号")
                 number = WindowNumberModel(text, False)

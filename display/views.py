@@ -9,6 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# A name and its shorter forms, longest first: ("人力资源和社会保障局", "人社局"), ("5号窗口", "5号窗").
+# The renderer shows the longest that fits its column, so a full name is cut only when no short form fits.
+Label = str | tuple[str, ...]
+
 
 @dataclass(frozen=True)
 class HeaderModel:
@@ -25,12 +29,12 @@ class BannerModel:
 
 @dataclass(frozen=True)
 class RecentModel:
-    rows: tuple[tuple[str, str], ...]  # (ticket, window label), newest first
+    rows: tuple[tuple[str, Label], ...]  # (ticket, window), newest first
 
 
 @dataclass(frozen=True)
 class WaitingModel:
-    rows: tuple[tuple[str, str], ...]  # (department, waiting or "–")
+    rows: tuple[tuple[Label, str], ...]  # (department, waiting or "–")
     page: int = 0
     pages: int = 1
 
@@ -39,8 +43,8 @@ class WaitingModel:
 class CardRow:
     level: str  # red, yellow
     ref: str  # ticket number; a case shows its number too
-    dept: str
-    window: str
+    dept: Label
+    window: Label
     clerk: str
     over: str  # "超 28分"
 
@@ -52,12 +56,13 @@ class CardsModel:
     yellows: int
     page: int = 0
     pages: int = 1
+    lines: int = 1  # 2: a narrow panel puts each card's window and clerk on a second line
 
 
 @dataclass(frozen=True)
 class TallyModel:
-    rows: tuple[tuple[str, int, int], ...]  # (department, yellow, red) today
-    note: str = ""  # "09:58–10:05 可能漏计" when the count may miss cards
+    rows: tuple[tuple[Label, int, int], ...]  # (department, yellow, red) today
+    note: tuple[str, ...] = ()  # ("09:58–10:05 可能漏计",) when the count may miss cards; on two lines if narrow
     page: int = 0
     pages: int = 1
 
@@ -96,7 +101,7 @@ class WindowNumberModel:
 
 @dataclass(frozen=True)
 class WindowStatusModel:
-    text: str  # "正在办理 · 国土资源局"
+    text: Label  # "正在办理 · 国土资源局"
     card: str  # none, yellow, red: colours the line
 
 

@@ -241,6 +241,8 @@ class Department(Section):
     code: DeptCode
     name: str = Field(min_length=1)
     name_en: str = Field("", description="shown beneath the Chinese name for visitors")
+    short_name: str = Field("", max_length=8, description="简称, e.g. 人社局: where the full name does not fit "
+                                                          "(the LED wall's narrow columns)")
     floor: int = Field(ge=-5, le=100)
 
 

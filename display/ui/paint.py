@@ -8,11 +8,13 @@ so nothing a region draws can spill into another.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import pygame
 
 from display.ui.layout import PIXEL_SIZES
+from display.views import Label
 from kiosk.ui.fonts import Fonts
 
 Colour = tuple[int, int, int]
@@ -29,23 +31,44 @@ class DisplayFonts(Fonts):
         super().__init__(path, cache_bytes=cache_bytes)
         self._font.antialiased = antialiased
         self._ink: dict[int, tuple[int, int]] = {}
+        self._boxes: OrderedDict[tuple[str, int], tuple[int, int, int, int]] = OrderedDict()
 
     def ink(self, size: int) -> tuple[int, int]:
         """(top, height) of a Chinese glyph's ink within a surface from ``render``."""
         found = self._ink.get(size)
         if found is None:
-            rect = self._font.get_rect(INK_SAMPLE, size=size)
-            found = self._ink[size] = (self.ascender(size) - rect.y, rect.height)
+            _, top, _, height = self.ink_box(INK_SAMPLE, size)
+            found = self._ink[size] = (top, height)
         return found
+
+    def _ink_rect(self, text: str, size: int) -> pygame.Rect:
+        # with ``pad`` (set for rendering: every surface one line box high) get_rect measures
+        # the line box; without it, the ink
+        self._font.pad = False
+        try:
+            return self._font.get_rect(text, size=size)
+        finally:
+            self._font.pad = True
+
+    def ink_box(self, text: str, size: int) -> tuple[int, int, int, int]:
+        """(x, y, w, h) of the ink of ``text`` within a surface from ``render``."""
+        key = (text, size)
+        box = self._boxes.get(key)
+        if box is None:
+            rect = self._ink_rect(text, size)
+            box = (rect.x, self.ascender(size) - rect.y, rect.width, rect.height)
+            self._remember(self._boxes, key, box)
+        return box
 
 
 @dataclass
 class Drawn:
     text: str
-    rect: Box
+    rect: Box  # what of it is on the screen (clipped to its box)
     size_px: int
     role: str
     region: str
+    ink: Box  # where its ink would be, unclipped: a text that does not fit its box sticks out of it
 
 
 class Painter:
@@ -72,6 +95,12 @@ class Painter:
     def floor(self, size: int) -> int:
         """The smallest a text of ``size`` may shrink to."""
         return min(size, 16) if self.exact else max(12, round(size * 0.7))
+
+    def choose(self, text: Label, width: int, size: int) -> str:
+        """The longest form of ``text`` that fits ``width`` at ``size``; else its shortest (to be cut with …)."""
+        if isinstance(text, str):
+            return text
+        return next((t for t in text if self.fonts.width(t, size) <= width), text[-1])
 
     def fit(self, parts: list[str], width: int, size: int, min_size: int | None = None) -> tuple[int, list[str]]:
         """A size at which the parts, side by side, fit ``width``; the last part is cut with … if none does."""
@@ -127,4 +156,5 @@ class Painter:
                 shown_all = shown if shown_all is None else shown_all.union(shown)
             left += advance
         if shown_all is not None:
-            self.texts.append(Drawn(text, tuple(shown_all), size, role, self.region))
+            ix, iy, iw, ih = self.fonts.ink_box(text, size)
+            self.texts.append(Drawn(text, tuple(shown_all), size, role, self.region, (x + ix, y + iy, iw, ih)))

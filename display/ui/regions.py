@@ -16,6 +16,7 @@ from display.views import (
     CardRow,
     CardsModel,
     HeaderModel,
+    Label,
     PanelModel,
     RecentModel,
     StripModel,
@@ -79,29 +80,46 @@ def _page(page: int, pages: int) -> str:
     return f"{page + 1}/{pages}" if pages > 1 else ""
 
 
-def _cells(p: Painter, r: Region, y: int, cells: list[tuple[float | int, str, tuple, str, str]]) -> None:
-    """One row of cells: (share of the width, or pixels if an int; text, colour, align, role)."""
+def _cells(p: Painter, r: Region, y: int, cells: list[tuple[float | int, Label, tuple, str, str]]) -> None:
+    """One row of cells: (share of the width, or pixels if an int; text, colour, align, role).
+    A text with shorter forms shows the longest that fits its cell."""
     x, _, w, _ = r.rect
     gap = max(2, r.size // 4)
     for share, text, colour, align, role in cells:
         cw = share if isinstance(share, int) else round(w * share)
         if text:
             # one size down a column: a long name is cut with …, not shrunk below its neighbours
-            p.line(text, (x, y, cw - gap, r.row), r.size, colour, align=align, role=role, min_size=r.size)
+            shown = p.choose(text, cw - gap, r.size)
+            p.line(shown, (x, y, cw - gap, r.row), r.size, colour, align=align, role=role, min_size=r.size)
         x += cw
+
+
+def _widest(p: Painter, r: Region, texts, *, shortest: bool = False) -> int:
+    """The widest of these texts at the region's size (of each its shortest form, if asked)."""
+    def form(text: Label) -> str:
+        return text if isinstance(text, str) else text[-1 if shortest else 0]
+    return max((p.fonts.width(form(t), r.size) for t in texts if t), default=0)
+
+
+def _count_width(p: Painter, r: Region, counts: list[str]) -> int:
+    """A column of numbers: as wide as its widest, at least two digits, and a gap before it."""
+    return max(_widest(p, r, counts), p.fonts.width("00", r.size)) + max(4, r.size // 2)
 
 
 def draw_recent(p: Painter, r: Region, t: Theme, m: RecentModel) -> None:
     _, y = _title(p, r, t, "最近叫号")
-    for ticket, window in m.rows[: r.rows()]:
-        _cells(p, r, y, [(0.4, ticket, t.number, "left", "ticket"), (0.6, window, t.text, "left", "window")])
+    ticket = _widest(p, r, [row[0] for row in m.rows]) + max(4, r.size // 2)  # a clear gap: "04015  1号窗口"
+    for number, window in m.rows[: r.rows()]:
+        _cells(p, r, y, [(ticket, number, t.number, "left", "ticket"),
+                         (r.rect[2] - ticket, window, t.text, "left", "window")])
         y += r.row
 
 
 def draw_waiting(p: Painter, r: Region, t: Theme, m: WaitingModel) -> None:
     _, y = _title(p, r, t, "等候人数", _page(m.page, m.pages))
+    count = _count_width(p, r, [row[1] for row in m.rows])
     for name, waiting in m.rows:
-        _cells(p, r, y, [(0.74, name, t.text, "left", "dept"), (0.26, waiting, t.number, "right", "count")])
+        _cells(p, r, y, [(r.rect[2] - count, name, t.text, "left", "dept"), (count, waiting, t.number, "right", "count")])
         y += r.row
 
 
@@ -118,20 +136,25 @@ def _badge(p: Painter, r: Region, t: Theme, row: CardRow, y: int, width: int) ->
         p.line(label, (x, y, width, r.row), r.size, colour, role="level")
 
 
+DEPT_CHARS = 5  # a department's column holds at least this many characters (人社局, 公积金中心) before others give way
+
+
 def _card_columns(p: Painter, r: Region, rows: tuple[CardRow, ...]) -> list[int]:
     """Widths of level, number, department, window, clerk, overdue: each as wide as its widest
-    text on this page, the department gets what is left. When that is too little, the clerk
-    and then the window make way: the department is what the wall is for."""
+    text on this page, the department gets what is left. When that is too little for its
+    short names, the window shortens ("5号窗"), then the clerk and then the window make way:
+    the department is what the wall is for."""
     gap = max(4, r.size // 3)
     level = p.fonts.width("红", r.size) + max(2, r.size // 8) * 2 + gap
-    ref, window, clerk, over = (max(p.fonts.width(getattr(row, f), r.size) for row in rows) + gap
-                                for f in ("ref", "window", "clerk", "over"))
-    dept = r.rect[2] - level - ref - window - clerk - over
-    if dept < 4 * r.size:
-        dept, clerk = dept + clerk, 0
-    if dept < 4 * r.size:
-        dept, window = dept + window, 0
-    return [level, ref, max(0, dept), window, clerk, over]
+    ref, clerk, over = (_widest(p, r, [getattr(row, f) for row in rows]) + gap for f in ("ref", "clerk", "over"))
+    windows = [row.window for row in rows]
+    window, short_window = _widest(p, r, windows) + gap, _widest(p, r, windows, shortest=True) + gap
+    need = min(_widest(p, r, [row.dept for row in rows], shortest=True), DEPT_CHARS * r.size) + gap
+    free = r.rect[2] - level - ref - over
+    for window_w, clerk_w in ((window, clerk), (short_window, clerk), (short_window, 0), (0, 0)):
+        if free - window_w - clerk_w >= need:
+            break
+    return [level, ref, max(0, free - window_w - clerk_w), window_w, clerk_w, over]
 
 
 def draw_cards(p: Painter, r: Region, t: Theme, m: CardsModel) -> None:
@@ -140,31 +163,41 @@ def draw_cards(p: Painter, r: Region, t: Theme, m: CardsModel) -> None:
     if not m.rows:
         p.line("暂无超时", (r.rect[0], y, r.rect[2], r.row), r.size, t.ok, role="none")
         return
-    widths = _card_columns(p, r, m.rows)
-    shares = widths
+    level, ref, dept, window, clerk, over = _card_columns(p, r, m.rows)
+    if m.lines == 2:  # a narrow panel: window and clerk on a second line, under the department
+        window = _widest(p, r, [row.window for row in m.rows]) + max(4, r.size // 3)
+        dept, clerk = r.rect[2] - level - ref - over, r.rect[2] - level - ref - window
     for row in m.rows:
         ink = t.text if t.badges else (t.red if row.level == "red" else t.yellow)
-        _badge(p, r, t, row, y, widths[0])
-        cells = [(shares[0], "", ink, "left", ""), (shares[1], row.ref, t.number if t.badges else ink, "left", "ticket"),
-                 (shares[2], row.dept, ink, "left", "dept"), (shares[3], row.window if widths[3] else "", ink, "left", "window"),
-                 (shares[4], row.clerk if widths[4] else "", ink, "left", "clerk"),
-                 (shares[5], row.over, ink, "right", "over")]
-        _cells(p, r, y, cells)
+        _badge(p, r, t, row, y, level)
+        head = [(level, "", ink, "left", ""), (ref, row.ref, t.number if t.badges else ink, "left", "ticket"),
+                (dept, row.dept, ink, "left", "dept")]
+        where = [(window, row.window if window else "", ink, "left", "window"),
+                 (clerk, row.clerk if clerk else "", ink, "left", "clerk")]
+        late = (over, row.over, ink, "right", "over")
+        if m.lines == 2:
+            _cells(p, r, y, [*head, late])
+            y += r.row
+            _cells(p, r, y, [(level + ref, "", ink, "left", ""), *where])
+        else:
+            _cells(p, r, y, [*head, *where, late])
         y += r.row
 
 
 def draw_tally(p: Painter, r: Region, t: Theme, m: TallyModel) -> None:
     x, y = _title(p, r, t, "今日黄/红牌", _page(m.page, m.pages))
-    rows = r.rows() - (1 if m.note else 0)
+    rows = r.rows() - len(m.note)
     if not m.rows:
         p.line("今日无超时", (x, y, r.rect[2], r.row), r.size, t.ok, role="none")
+    count = _count_width(p, r, [str(n) for row in m.rows for n in row[1:]])
     for name, yellow, red in m.rows[:rows]:
-        _cells(p, r, y, [(0.6, name, t.text, "left", "dept"), (0.2, str(yellow), t.yellow, "right", "yellow"),
-                         (0.2, str(red), t.red, "right", "red")])
+        _cells(p, r, y, [(r.rect[2] - 2 * count, name, t.text, "left", "dept"),
+                         (count, str(yellow), t.yellow, "right", "yellow"), (count, str(red), t.red, "right", "red")])
         y += r.row
-    if m.note:
-        bottom = r.rect[1] + r.title + r.rows() * r.row - r.row
-        p.line(m.note, (x, bottom, r.rect[2], r.row), r.size, t.title, role="note")
+    y = r.rect[1] + r.title + rows * r.row  # the note's lines at the bottom
+    for line in m.note:
+        p.line(line, (x, y, r.rect[2], r.row), r.size, t.title, role="note")
+        y += r.row
 
 
 def draw_panel(p: Painter, r: Region, t: Theme, m: PanelModel) -> None:

@@ -2,8 +2,8 @@
 rectangles of the screen changed (for ``pygame.display.update``).
 
 The reconnecting strip is drawn over the header, so the last known calls,
-queues and cards stay in view beneath it; when it comes or goes, the header
-is drawn again.
+queues and cards stay in view beneath it; when it comes or goes, the regions
+under it are drawn again.
 """
 
 from __future__ import annotations
@@ -37,7 +37,13 @@ class Frame:
 class Renderer:
     def __init__(self, surface: pygame.Surface, fonts: DisplayFonts, layout: Layout, theme: Theme) -> None:
         self.surface, self.fonts, self.layout, self.theme = surface, fonts, layout, theme
-        self.under_strip = "header" if "header" in layout.regions else next(iter(layout.regions))
+        self.strip = layout.strip_region()
+        # the regions the strip covers (all of the header, the banner's top margin): drawn again
+        # when it goes, and it over them whenever they are drawn again
+        self.covered = [name for name, r in layout.regions.items()
+                        if pygame.Rect(r.rect).colliderect(pygame.Rect(self.strip.rect))]
+        self.hidden = [name for name in self.covered
+                       if pygame.Rect(self.strip.rect).contains(pygame.Rect(layout.regions[name].rect))]
         self._last: dict[str, object] = {}
         self._texts: dict[str, list[Drawn]] = {}
         self.surface.fill(theme.bg)
@@ -47,23 +53,27 @@ class Renderer:
         self._last.clear()
         self.surface.fill(self.theme.bg)
 
-    def draw(self, view: View) -> list[pygame.Rect]:
-        """Draw what changed; returns the rectangles to update on the screen."""
+    def draw(self, view: View, only: set[str] | None = None) -> list[pygame.Rect]:
+        """Draw what changed (of the regions in ``only``, if given: the rest, and the strip's
+        coming or going, wait for the next frame); returns the rectangles to update on the screen."""
         dirty: list[pygame.Rect] = []
-        strip = view.get("strip")
-        strip_changed = strip != self._last.get("strip", _MISSING)
+        strip, last = view.get("strip"), self._last.get("strip", _MISSING)
+        if only is not None:
+            strip = last if isinstance(last, StripModel) else None
+        strip_changed = strip != last
+        redrawn: set[str] = set()
         for name, region in self.layout.regions.items():
             model = view.get(name)
-            if model is None:
+            if model is None or (only is not None and name not in only):
                 continue
-            if model == self._last.get(name, _MISSING) and not (strip_changed and name == self.under_strip):
+            if model == self._last.get(name, _MISSING) and not (strip_changed and name in self.covered):
                 continue
             self._draw(name, region, model)
             dirty.append(pygame.Rect(region.rect))
-        under = self.layout.regions[self.under_strip]
-        if isinstance(strip, StripModel) and (strip_changed or pygame.Rect(under.rect) in dirty):
-            self._draw("strip", under, strip)
-            dirty.append(pygame.Rect(under.rect))
+            redrawn.add(name)
+        if isinstance(strip, StripModel) and (strip_changed or not redrawn.isdisjoint(self.covered)):
+            self._draw("strip", self.strip, strip)
+            dirty.append(pygame.Rect(self.strip.rect))
         elif strip is None:
             self._texts.pop("strip", None)
         self._last["strip"] = strip
@@ -78,7 +88,9 @@ class Renderer:
         self._texts[name] = painter.texts
 
     def frame(self) -> Frame:
-        hidden = self.under_strip if "strip" in self._texts else None
-        texts = [d for name, drawn in self._texts.items() if name != hidden for d in drawn]
+        hidden = self.hidden if "strip" in self._texts else []
+        texts = [d for name, drawn in self._texts.items() if name not in hidden for d in drawn]
         regions = {name: r.rect for name, r in self.layout.regions.items()}
+        if "strip" in self._texts:
+            regions["strip"] = self.strip.rect
         return Frame(texts, regions)

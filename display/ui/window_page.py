@@ -44,7 +44,8 @@ def draw_window_status(p: Painter, r: Region, t: Theme, m: WindowStatusModel) ->
     band = _card_colours(t, m.card)
     if band:
         p.fill(r.rect, band[0])
-    p.line(m.text, r.rect, r.size, band[1] if band else t.ok, align="center", role="status")
+    text = p.choose(m.text, r.rect[2] - 2 * max(2, r.size // 4), r.size)
+    p.line(text, r.rect, r.size, band[1] if band else t.ok, align="center", role="status")
 
 
 WINDOW_DRAWERS = {WindowHeadModel: draw_window_head, WindowNumberModel: draw_window_number,

@@ -67,6 +67,8 @@ class Announcer:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self.spoken: list[tuple[str, Path]] = []  # (text, WAV) in the order said
         self.done = threading.Event()  # set after each announcement; tests wait on it
+        self._busy = 0  # announcements asked for and not yet finished
+        self._idle = threading.Condition()
         # The chime is scaled once; the engines scale their own speech (see engines.py).
         self._chime = scaled(chime(), volume) if with_chime else None
         self._thread = threading.Thread(target=self._run, name="announcer", daemon=True)
@@ -77,7 +79,18 @@ class Announcer:
         return self
 
     def say(self, text: str) -> None:
+        with self._idle:
+            self._busy += 1
         self._queue.put(text)
+
+    def idle(self) -> bool:
+        """Nothing being said, nothing waiting to be."""
+        with self._idle:
+            return self._busy == 0
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
 
     def pending(self) -> int:
         return self._queue.qsize()
@@ -105,4 +118,7 @@ class Announcer:
                 log.error("could not announce %r: %s", text, exc)
             except Exception:
                 log.exception("announcer failed on %r", text)
+            with self._idle:
+                self._busy -= 1
+                self._idle.notify_all()
             self.done.set()

@@ -45,6 +45,10 @@ class Engine(Protocol):
 
     def synthesize(self, text: str) -> Pcm: ...
 
+    def missing(self, text: str) -> list[str]:
+        """What of ``text`` this engine cannot say (a character without a clip, or a pinyin)."""
+        ...
+
 
 def to_pinyin(text: str) -> str:
     words = []
@@ -61,6 +65,10 @@ class EspeakEngine:
         if not found:
             raise ConfigError('voice engine "espeak" needs espeak-ng (Debian: apt-get install espeak-ng)')
         self.binary, self.speed_wpm, self.volume = found, speed_wpm, volume
+
+    def missing(self, text: str) -> list[str]:
+        """Chinese characters of ``text`` outside the table: the voice would spell them out in English."""
+        return [ch for ch in text if "\u4e00" <= ch <= "\u9fff" and ch not in PINYIN]
 
     def command(self, text: str) -> list[str]:
         # espeak-ng scales its own output (-a, 100 = its normal level): no sample-by-sample Python loop,
@@ -136,6 +144,9 @@ class FakeEngine:
     def __init__(self) -> None:
         self.texts: list[str] = []
         self.said = threading.Event()
+
+    def missing(self, text: str) -> list[str]:
+        return []
 
     def synthesize(self, text: str) -> Pcm:
         self.texts.append(text)

@@ -6,8 +6,14 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,9 +24,12 @@ from bus.topics import Topics
 from display.app import DisplayApp
 from display.voice.announcer import SilentPlayer
 from display.voice.engines import FakeEngine
+from display.voice.wav import silence, write_wav
 from paihao.config import load_config
+from paihao.device_config import Voice
 from paihao.errors import ConfigError
 from tests.conftest import Monotonic, Peer, write_config
+from tests.display.test_voice import GatedPlayer
 
 ARTEFACTS = Path(__file__).resolve().parents[2] / "artefacts" / "display-app"
 
@@ -35,10 +44,13 @@ def mono() -> Monotonic:
 def make_wall(request, clock, mono, tmp_path):
     apps: list[DisplayApp] = []
 
-    def make(config, *, engine: FakeEngine | None = None, **options) -> DisplayApp:
+    def make(config, **options) -> DisplayApp:
+        """``engine=None``: the one the config names; ``state_path=None``: the config's state_file."""
         options.setdefault("state_path", tmp_path / "wall1.json")
+        options.setdefault("engine", FakeEngine())
+        options.setdefault("player", SilentPlayer())
         app = DisplayApp(config, "wall1", screenshots=ARTEFACTS / request.node.name, now=clock, monotonic=mono,
-                         engine=engine or FakeEngine(), player=SilentPlayer(), **options)
+                         **options)
         apps.append(app)
         return app.start()
 
@@ -125,22 +137,38 @@ def test_a_call_from_the_real_controller_is_shown_said_and_reported(hall, peer, 
 
 def test_calls_arriving_together_are_each_shown_and_said_in_turn(hall_config, peer, clock, mono, make_wall) -> None:
     publish_hall(peer, iso(clock), [])
-    engine = FakeEngine()
-    app = make_wall(hall_config, engine=engine)
+    engine, player = FakeEngine(), GatedPlayer()
+    app = make_wall(hall_config, engine=engine, player=player)
     step_until(app, lambda: not shown(app, "strip"))
     for seq, (ticket, window) in enumerate([("02002", "1"), ("05001", "3"), ("06001", "5")], start=100):
         called(peer, seq, ticket, window, iso(clock))
     step_until(app, lambda: len(app.banner.pending) == 2)
-    seen = []
-    for _ in range(40):  # ten seconds of frames, a quarter second apart
-        app.step()
-        ticket = shown(app, "banner-ticket")
-        if ticket and (not seen or seen[-1][0] != ticket[0]):
-            seen.append((ticket[0], mono.now))
-        mono.now += 0.25
-    assert [t for t, _ in seen] == ["02002", "05001", "06001"]
-    assert all(b - a >= 3.0 for (_, a), (_, b) in itertools.pairwise(seen))
-    app.announcer.stop()  # lets the queue run out
+    seen = [(shown(app, "banner-ticket")[0], mono.now)]
+    assert player.began.acquire(timeout=5)  # the first is being said ...
+
+    def frames(seconds: float) -> None:
+        for _ in range(int(seconds / 0.25)):
+            mono.now += 0.25
+            app.step()
+            ticket = shown(app, "banner-ticket")[0]
+            if ticket != seen[-1][0]:
+                seen.append((ticket, mono.now))
+
+    frames(5.0)  # ... for longer than 3 s: the next waits for the voice
+    assert [t for t, _ in seen] == ["02002"]
+    player.release.release()
+    assert app.announcer.wait_idle(5)
+    frames(0.25)
+    assert [t for t, _ in seen] == ["02002", "05001"]  # shown as it is said
+    assert player.began.acquire(timeout=5)
+    player.release.release()  # said quickly this time: shown its 3 s all the same
+    assert app.announcer.wait_idle(5)
+    frames(5.0)
+    assert player.began.acquire(timeout=5)
+    player.release.release()
+    assert [t for t, _ in seen] == ["02002", "05001", "06001"]  # none dropped, in order
+    assert [b - a for (_, a), (_, b) in itertools.pairwise(seen)] == [5.25, 3.0]
+    app.announcer.stop()
     assert engine.texts == ["请 零二零零二 号 到 一 号窗口 办理", "请 零五零零一 号 到 三 号窗口 办理",
                             "请 零六零零一 号 到 五 号窗口 办理"]
 
@@ -222,21 +250,99 @@ def test_the_controller_going_away_shows_the_strip(hall_config, peer, clock, mak
     assert "3" in shown(app, "count")
 
 
-def test_the_display_says_it_is_online_and_offline(hall_config, peer, clock, make_wall) -> None:
+def test_the_display_says_it_is_online_and_offline(hall_config, peer, broker, clock, make_wall) -> None:
     status = peer.topics.device_status("displays", "wall1")
     app = make_wall(hall_config)
     peer.heard.wait_for(lambda m: m.topic == status and json.loads(m.payload)["online"] is True)
-    mark = peer.heard.mark()
     app.close()
-    assert json.loads(peer.heard.wait_for(lambda m: m.topic == status, after=mark).payload) == {"online": False}
+    peer.heard.wait_for(lambda m: m.topic == status and json.loads(m.payload) == {"online": False})
+    # ... and that is what stays: a dashboard that looks later is told the wall is offline
+    with Peer(broker.port, peer.topics) as later:
+        assert later.heard.latest(status) == {"online": False}
+
+
+def test_a_heartbeat_every_five_seconds(hall_config, peer, clock, mono, make_wall) -> None:
+    status = peer.topics.device_status("displays", "wall1")
+    app = make_wall(hall_config)
+    step_until(app, lambda: app.link.connected)
+
+    def beats() -> list[dict]:
+        return [json.loads(m.payload) for m in peer.heard.messages if m.topic == status]
+
+    peer.heard.wait_for(lambda m: m.topic == status)
+    for seconds in (1.0, 2.0, 1.9):  # 4.9 s: none due
+        mono.now += seconds
+        clock.advance(seconds=seconds)
+        app.step()
+    mono.now += 0.2
+    clock.advance(seconds=0.2)
+    app.step()
+    peer.heard.wait_for(lambda m: m.topic == status and json.loads(m.payload)["at"].endswith("09:00:05+08:00"))
+    # one publisher's messages arrive in order: any beat of the first 4.9 s would be here by now
+    assert [b["at"][11:19] for b in beats()][-1:] == ["09:00:05"]
+    assert not any(b["at"][11:19] in ("09:00:01", "09:00:03", "09:00:04") for b in beats())
+    assert {"online", "shown_call", "fps", "frame_ms_p50", "frame_ms_p99", "at"} == set(beats()[-1])
+
+
+def test_events_it_does_not_know_are_ignored(hall_config, peer, clock, make_wall, caplog) -> None:
+    """Issue 6 added `evaluated` and `complaint`; a wall that predates them must not mind them."""
+    publish_hall(peer, iso(clock), [])
+    app = make_wall(hall_config)
+    step_until(app, lambda: not shown(app, "strip"))
+    called(peer, 400, "02011", "2", iso(clock))
+    step_until(app, lambda: shown(app, "banner-ticket") == ["02011"])
+    gaps = list(app.state.tally.gaps)  # the morning before seq 400, unheard
+    caplog.clear()
+    events = peer.topics.event
+    peer.publish(events("evaluated"), {"type": "evaluated", "seq": 401, "at": iso(clock), "ticket": "02011",
+                                       "window": "2", "clerk": "c01", "score": 5, "phone": "138****5678"})
+    peer.publish(events("complaint"), {"type": "complaint", "seq": 402, "at": iso(clock), "ticket": "02011",
+                                       "dept": "02", "text": "等太久"})
+    peer.publish(events("something_new"), {"type": "something_new", "seq": 403, "at": iso(clock)})
+    called(peer, 404, "02012", "2", iso(clock))
+    step_until(app, lambda: shown(app, "banner-ticket") == ["02011"] and app.banner.pending)
+    assert app.state.tally.gaps == gaps and app.state.tally.last_seq == 404  # heard: seq runs on, no gap
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+    assert app.state.snapshot(clock()).tally == {"02": (1, 1)}  # unchanged: the red card of publish_hall
+
+
+def test_a_display_with_its_voice_off_shows_calls_and_says_nothing(hall_config, peer, clock, make_wall) -> None:
+    wall = hall_config.display("wall1")
+    config = hall_config.model_copy(update={"displays": [wall.model_copy(update={"voice": Voice(engine="off")})]})
+    publish_hall(peer, iso(clock), [])
+    app = make_wall(config, engine=None)
+    assert app.announcer is None
+    step_until(app, lambda: not shown(app, "strip"))
+    called(peer, 500, "05002", "3", iso(clock))
+    step_until(app, lambda: shown(app, "banner-ticket") == ["05002"])
+    assert not (app.state_file.path.parent / "voice-wall1").exists()  # no WAV was even made
+
+
+def test_relative_state_file_and_clips_are_beside_the_db(hall_config, clock, make_wall, tmp_path, caplog) -> None:
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    write_wav(clips / "请.wav", silence(0.1))
+    wall = hall_config.display("wall1").model_copy(update={
+        "state_file": "walls/wall1.json", "voice": Voice(engine="clips", clips_dir="clips")})
+    config = hall_config.model_copy(update={
+        "displays": [wall], "storage": hall_config.storage.model_copy(update={"db": str(tmp_path / "hall.db")})})
+    app = make_wall(config, engine=None, state_path=None)
+    assert app.state_file.path == tmp_path / "walls" / "wall1.json"
+    assert app.announcer.engine.folder == clips
+    # the clips cannot say the calls: said at start, not at the first call
+    [warning] = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "cannot say" in warning and "号" in warning and "零" in warning
 
 
 def test_a_window_screen_shows_its_window(hall_config, peer, clock, make_wall) -> None:
-    publish_hall(peer, iso(clock), [])
+    publish_hall(peer, iso(clock), [{"ticket": "05001", "window": "3", "at": iso(clock, minutes=-1)},
+                                    {"ticket": "02001", "window": "2", "at": iso(clock, minutes=-30)}])
     app = make_wall(hall_config, window="2")
-    step_until(app, lambda: shown(app, "number") == ["02001"])
+    step_until(app, lambda: shown(app, "number") == ["02001"] and app.shown_call is not None)
     assert shown(app, "window") == ["2号窗口"] and shown(app, "clerk") == ["张敏"]
     assert shown(app, "status") == ["红牌 超时 · 国土资源局"]
+    # its heartbeat reports its own window's call, not the hall's newest (05001 at window 3)
+    assert app.status()["shown_call"]["ticket"] == "02001"
 
 
 def test_unknown_display_or_window_is_a_config_error(hall_config) -> None:
@@ -269,3 +375,80 @@ def test_the_command_line_takes_a_display() -> None:
     args = build_parser().parse_args(["display", "--config", "hall.toml", "--id", "wall1", "--window", "5",
                                       "--screenshots", "out"])
     assert (args.id, args.window, args.screenshots, args.windowed) == ("wall1", "5", "out", False)
+
+
+def test_paihao_display_runs_as_a_process(hall_config, peer, broker, clock, tmp_path) -> None:
+    """The real command: `paihao display --config FILE --id wall1 --screenshots DIR`, stopped by SIGTERM."""
+    config_path = tmp_path / "hall.toml"  # hall_config's file
+    shots, log = tmp_path / "shots", tmp_path / "display.log"
+    status = peer.topics.device_status("displays", "wall1")
+    publish_hall(peer, iso(clock, minutes=-30), [{"ticket": "02001", "window": "2", "at": iso(clock, minutes=-30)}])
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path / "state"), "SDL_AUDIODRIVER": "dummy"}
+    with log.open("w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "paihao.cli", "display", "--config", str(config_path),
+                                    "--id", "wall1", "--screenshots", str(shots)],
+                                   stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        beat = peer.heard.wait_for(lambda m: m.topic == status and b"02001" in m.payload, timeout=20)
+        assert json.loads(beat.payload)["online"] is True
+        now = datetime.now(ZoneInfo("Asia/Shanghai")).isoformat(timespec="milliseconds")  # its own clock
+        called(peer, 900, "05003", "3", now)
+        beat = peer.heard.wait_for(lambda m: m.topic == status and b"05003" in m.payload, timeout=10)
+        assert json.loads(beat.payload)["shown_call"]["window"] == "3"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert peer.heard.latest(status) == {"online": False}
+    assert pygame_image_size(shots / "wall1.png") == tuple(hall_config.display("wall1").size)
+    state = json.loads((tmp_path / "state" / "paihao" / "display-wall1.json").read_text())
+    assert state["calls"][-1]["ticket"] == "05003"  # remembered: a restart will not say it again
+
+
+def pygame_image_size(path: Path) -> tuple[int, int]:
+    import pygame
+
+    return pygame.image.load(str(path)).get_size()
+
+
+def test_a_screenshot_that_cannot_be_written_does_not_stop_the_wall(hall_config, peer, clock, make_wall,
+                                                                     caplog) -> None:
+    publish_hall(peer, iso(clock), [])
+    app = make_wall(hall_config)
+    step_until(app, lambda: not shown(app, "strip"))
+    app.screenshots = app.screenshots / "gone"  # e.g. the folder was deleted, or the disk is full
+    called(peer, 600, "02013", "2", iso(clock))
+    step_until(app, lambda: shown(app, "banner-ticket") == ["02013"])
+    assert any("cannot keep the screen" in r.getMessage() for r in caplog.records)
+
+
+def test_a_frame_that_fails_does_not_stop_the_loop(hall_config, peer, clock, make_wall, caplog) -> None:
+    publish_hall(peer, iso(clock), [])
+    app = make_wall(hall_config)
+    step_until(app, lambda: not shown(app, "strip"))  # subscribed, and the hall's state is in
+    build, failures = app.builder.wall, []
+
+    def broken_once(*args):
+        if not failures:
+            failures.append(1)
+            raise ValueError("a bug")
+        return build(*args)
+
+    app.builder.wall = broken_once
+    app.frame_drawn.clear()
+    stop = threading.Event()
+    loop = threading.Thread(target=app.run, args=(stop,))
+    loop.start()
+    try:
+        called(peer, 700, "02014", "2", iso(clock))
+        deadline = time.monotonic() + 10
+        while (app.shown_call or {}).get("ticket") != "02014" and time.monotonic() < deadline:
+            app.frame_drawn.wait(0.5)  # the loop's frames (the screen is read once the loop has stopped)
+            app.frame_drawn.clear()
+    finally:
+        stop.set()
+        loop.join(5)
+    assert shown(app, "banner-ticket") == ["02014"]
+    assert failures and any("a frame failed" in r.getMessage() for r in caplog.records)

@@ -7,7 +7,7 @@ import json
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from display.calls import Banner, CallGate
+from display.calls import HOLD_MAX_S, Banner, CallGate
 from display.hallstate import HallState
 from display.model import Call
 from display.tally import CardTally
@@ -132,3 +132,14 @@ def test_gate_keeps_a_bounded_memory() -> None:
         assert gate.event(call(f"02{i:03d}", "1", i))
     assert len(gate.known) == 20
     assert gate.watermark == call("02099", "1", 99).when
+
+
+def test_the_next_call_waits_for_the_voice_but_not_for_ever() -> None:
+    banner = Banner(min_s=3.0)
+    for t in ("02001", "02002", "02003"):
+        banner.push(call(t, "1", 0))
+    assert banner.tick(0.0).ticket == "02001"
+    assert banner.tick(3.0, hold=True) is None  # still being said
+    assert banner.tick(4.2, hold=False).ticket == "02002"
+    assert banner.tick(4.2 + HOLD_MAX_S - 0.1, hold=True) is None
+    assert banner.tick(4.2 + HOLD_MAX_S, hold=True).ticket == "02003"  # a voice that hangs holds no longer

@@ -14,8 +14,10 @@ import pytest
 
 from display.speech import call_text, cardinal, digit_by_digit, window_words
 from display.voice.announcer import Announcer, SilentPlayer
-from display.voice.engines import ClipsEngine, EspeakEngine, FakeEngine, VoiceError, to_pinyin
-from display.voice.wav import RATE, Pcm, chime, join, read_wav, write_wav
+from display.voice.engines import ClipsEngine, EspeakEngine, FakeEngine, VoiceError, make_engine, to_pinyin
+from display.voice.wav import RATE, Pcm, chime, join, read_wav, silence, write_wav
+from paihao.device_config import Voice
+from paihao.errors import ConfigError
 
 CALL = "请 零二零一五 号 到 五 号窗口 办理"
 
@@ -139,3 +141,61 @@ def test_announcements_queue_and_never_overlap(tmp_path) -> None:
     player.release.release()
     announcer.stop()
     assert [t for t, _ in announcer.spoken] == [call_text(t, "5") for t in ("02015", "02016", "05001")]
+
+
+def peak(pcm: Pcm) -> int:
+    return max(abs(s) for s in pcm.samples)
+
+
+def test_espeak_speaks_at_the_configured_volume() -> None:
+    loud, quiet = EspeakEngine(volume=100).synthesize(CALL), EspeakEngine(volume=40).synthesize(CALL)
+    assert len(loud.samples) == len(quiet.samples)  # the same words ...
+    assert 0.25 < peak(quiet) / peak(loud) < 0.55  # ... at 40 %
+
+
+def write_raw_wav(path: Path, rate: int, width: int, channels: int, frames: list[int]) -> None:
+    """A WAV as a sound editor would save it (not through our own write_wav)."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(width)
+        w.setframerate(rate)
+        if width == 1:
+            w.writeframes(bytes(128 + v // 256 for v in frames for _ in range(channels)))
+        else:
+            w.writeframes(array("h", [v for v in frames for _ in range(channels)]).tobytes())
+
+
+def test_recorded_clips_of_any_common_format_are_joined_at_the_configured_volume(tmp_path) -> None:
+    square = [8000 if (i // 20) % 2 else -8000 for i in range(4410)]  # 0.1 s at 44.1 kHz
+    write_raw_wav(tmp_path / "请.wav", 44100, 2, 2, square)  # CD stereo
+    write_raw_wav(tmp_path / "号.wav", 8000, 1, 1, square[:800])  # telephone 8-bit, 0.1 s
+    write_raw_wav(tmp_path / "chime.wav", 22050, 2, 1, [4000] * 11025)  # the hall's own chime, 0.5 s
+    full = ClipsEngine(tmp_path, volume=100)
+    half = ClipsEngine(tmp_path, volume=50)
+    pcm = full.synthesize("请 号")
+    assert len(pcm.samples) == pytest.approx(2 * 0.1 * RATE + ClipsEngine.PAUSE_S * RATE, abs=2)
+    assert peak(pcm) == pytest.approx(8000, abs=300)
+    assert peak(half.synthesize("请 号")) == pytest.approx(peak(pcm) / 2, abs=150)
+    # the announcer plays the hall's chime, not the built-in one, before the words
+    said = Announcer(half, SilentPlayer(), tmp_path, volume=50).render("请 号")
+    assert said.samples[:11025] == array("h", [2000] * 11025)
+    assert len(said.samples) == 11025 + len(pcm.samples)
+
+
+def test_the_engine_is_chosen_by_config(tmp_path) -> None:
+    (tmp_path / "clips").mkdir()
+    assert make_engine(Voice(engine="off")) is None
+    assert isinstance(make_engine(Voice(engine="fake")), FakeEngine)
+    assert isinstance(make_engine(Voice(engine="espeak", volume=30)), EspeakEngine)
+    assert make_engine(Voice(engine="espeak", volume=30)).command("请")[6] == "30"
+    clips = make_engine(Voice(engine="clips", clips_dir="clips", volume=70), base=tmp_path)
+    assert isinstance(clips, ClipsEngine) and clips.folder == tmp_path / "clips" and clips.volume == 70
+    with pytest.raises(ConfigError, match="not a folder"):
+        make_engine(Voice(engine="clips", clips_dir="nowhere"), base=tmp_path)
+
+
+def test_each_engine_says_what_it_cannot_say(tmp_path) -> None:
+    assert EspeakEngine().missing(call_text("02015", "a", "综合服务台A")) == []
+    assert EspeakEngine().missing(call_text("02015", "a", "鑫源窗口")) == ["鑫", "源"]
+    write_wav(tmp_path / "请.wav", silence(0.1))
+    assert ClipsEngine(tmp_path).missing("请 五 号") == ["五", "号"]
