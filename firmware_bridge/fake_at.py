@@ -136,7 +136,8 @@ class SimulatedModem:
     def _lines(self, *lines: str) -> bytes:
         noise = b""
         if self.fault == "garbage":
-            noise = b"\r\n" + bytes(self._random.choice(b"\x00\x07\x13\xfe\xff~}|QZ") for _ in range(7)) + b"\r\n"
+            # \xff first: never a byte of a modem's line, so every such line is noise, not a reply
+            noise = b"\r\n\xff" + bytes(self._random.choice(b"\x00\x07\x13\xfe~}|QZ") for _ in range(6)) + b"\r\n"
         return noise + b"".join(b"\r\n" + line.encode("latin-1") + b"\r\n" for line in lines)
 
     def _cme(self, code: int) -> bytes:
@@ -328,8 +329,7 @@ class SimulatedModem:
         self.settings = _Settings()
         self._line.clear()
         self._pdu_length = None
-        for held in self.holds:
-            held.pending.clear()
+        self.holds = []  # what was held is forgotten, and nothing is held any more
         self.unlocked = self.pin is None
         return b"" if self.fault == "offline" else self._lines(*BOOT_BANNER)
 

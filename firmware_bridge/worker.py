@@ -209,6 +209,8 @@ class ModemWorker:
     def _poll(self) -> None:
         facts = self.modem.refresh()
         if facts.registered:
+            if self._registration.current is not None:
+                self._next_sweep = 0.0  # back on the network: what came as it returned may have no +CMTI
             self._registration.reset()
             self.problem, self.retry_in_s = None, None
             self._next_poll = self.monotonic() + self.settings.poll_s
