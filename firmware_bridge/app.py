@@ -29,6 +29,7 @@ from firmware_bridge.phones import dial_number, masked
 from firmware_bridge.worker import ModemWorker
 from paihao.config import HallConfig
 from paihao.device_config import Bridge
+from paihao.device_config import FakeModem as FakeModemConfig
 from paihao.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -158,10 +159,12 @@ class BridgeApp:
             self.link.set_status(self.status())
 
 
-def run_bridge(config: HallConfig, bridge_id: str | None) -> None:
+def run_bridge(config: HallConfig, bridge_id: str | None, *, fake_modem: bool = False) -> None:
     import signal
 
     bridge = find_bridge(config, bridge_id)
+    if fake_modem:  # a laptop, or a demo: everything but the radio is the real thing
+        bridge = bridge.model_copy(update={"modem": FakeModemConfig(type="fake")})
     app = BridgeApp(config, bridge)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -14,7 +14,6 @@ by the MQTT thread is sent without waiting for the next unsolicited line.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import select
 import time
@@ -34,6 +33,7 @@ URC_PREFIXES = ("+CMTI:", "+CDSI:", "+CMT:", "+CDS:", "+CIEV:", "+CFUN:", "+CPIN
 REBOOT = "RDY"  # a modem that restarts says this first: whatever it was doing is lost
 _ERROR = re.compile(r"^\+(CME|CMS) ERROR: *(.*)$")
 _PRINTABLE = re.compile(r"^[\x20-\x7e]*$")
+_DIGITS = re.compile(r"[0-9A-Fa-f]{7,}")
 
 
 class SerialLike(Protocol):
@@ -98,7 +98,7 @@ class AtChannel:
             elif is_urc(line, ""):
                 return line
             else:
-                log.debug("ignored a line outside any command: %r", line[:40])
+                log.debug("ignored a line outside any command: %r", scrub(line))
 
     def close(self) -> None:
         try:
@@ -135,7 +135,7 @@ class AtChannel:
             if _final(line, command):
                 raise CommandError(command, None, "OK instead of the PDU prompt")
             if not self._aside(line, command):
-                log.debug("ignored a line before the PDU prompt: %r", line[:40])
+                log.debug("ignored a line before the PDU prompt: %r", scrub(line))
 
     def _aside(self, line: str, command: str) -> bool:
         """Set noise and unsolicited lines aside; True if ``line`` was one. A restart ends the command."""
@@ -187,7 +187,7 @@ class AtChannel:
             raise PortUnavailable(f"cannot write to the modem's port: {exc}") from exc
 
     def _noise(self, line: str) -> None:
-        log.debug("line noise from the modem: %r", line[:40])
+        log.debug("line noise from the modem: %r", scrub(line))
         self._on_noise(line)
 
 
@@ -219,4 +219,12 @@ def _final(line: str, command: str) -> bool:
 
 
 def _name(echo: str) -> str:
+    """How a command appears in errors, logs and the status: never a PDU (it holds the number), never the PIN."""
+    if echo.upper().startswith("AT+CPIN="):
+        return "AT+CPIN=<PIN>"
     return "AT+CMGS <PDU>" if len(echo) > 24 and not echo.startswith("AT") else echo
+
+
+def scrub(line: str) -> str:
+    """A modem's line fit for a debug log: at most 40 characters, long digit runs (numbers, PDUs) hidden."""
+    return _DIGITS.sub("…", line[:40])

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from firmware_bridge.at import AtChannel, SerialLike
-from firmware_bridge.errors import CommandError, ModemError, PortUnavailable, SimNotReady, SmsRejected
+from firmware_bridge.errors import CommandError, PortUnavailable, SimNotReady
 from firmware_bridge.pdu import OutgoingPdu
 
 log = logging.getLogger(__name__)
@@ -231,5 +231,3 @@ def wake_pipe() -> tuple[int, int]:
     os.set_blocking(write_fd, False)
     return read_fd, write_fd
 
-
-__all__ = ["Listed", "Modem", "ModemError", "ModemFacts", "SmsRejected", "new_message_index", "wake_pipe"]

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from firmware_bridge import pdu
-from firmware_bridge.at import SerialLike
+from firmware_bridge.at import SerialLike, scrub
 from firmware_bridge.errors import AtTimeout, ModemError, PortUnavailable, SendUncertain, SimNotReady, SmsRejected
 from firmware_bridge.modem import Listed, Modem, new_message_index, wake_pipe
 from firmware_bridge.phones import dial_number, masked
@@ -204,7 +204,7 @@ class ModemWorker:
             elif "POWER DOWN" in line:
                 raise ModemError(f"the modem powered down ({line})")
             else:
-                log.debug("modem says: %s", line)
+                log.debug("modem says: %s", scrub(line))
 
     def _poll(self) -> None:
         facts = self.modem.refresh()
@@ -228,6 +228,7 @@ class ModemWorker:
             if listed.stat in (0, 1):
                 self._take(listed)
         self._next_sweep = self.monotonic() + self.settings.sweep_s
+        self.store.purge(timedelta(days=self.settings.retention_days))
 
     def _take(self, listed: Listed) -> None:
         """Record a received message, then delete it from the SIM — in that order."""

@@ -64,7 +64,7 @@ def cmd_caller(args: argparse.Namespace) -> int:
 def cmd_bridge(args: argparse.Namespace) -> int:
     from firmware_bridge.app import run_bridge
 
-    run_bridge(_load(args), args.id)
+    run_bridge(_load(args), args.id, fake_modem=args.fake_modem)
     return 0
 
 
@@ -123,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     bridge.add_argument("--config", required=True, help="hall config (TOML)")
     bridge.add_argument("--id", help="this bridge's id in [[bridges]] (needless if there is only one)")
     bridge.add_argument("--broker", type=_broker, help="HOST:PORT, overrides [mqtt]")
+    bridge.add_argument("--fake-modem", action="store_true",
+                        help="the fake modem that ships in the package instead of the configured one")
     bridge.set_defaults(func=cmd_bridge)
 
     check = commands.add_parser("check-config", help="validate a config file without starting anything")

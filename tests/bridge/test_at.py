@@ -183,8 +183,9 @@ def test_the_pin_is_given_once_and_never_again_after_the_sim_rejected_it():
     with FakeModem(pin="4321") as fake:
         modem = modem_on(fake, pin="1111")
         try:
-            with pytest.raises(SimNotReady, match="rejected"):
+            with pytest.raises(SimNotReady, match="rejected") as rejected:
                 modem.start()
+            assert str(rejected.value.__context__) == "AT+CPIN=<PIN>: +CME ERROR: 16"  # not the PIN
             assert modem.facts.sim == "pin_rejected" and modem.pin_rejected
             with pytest.raises(SimNotReady, match="PIN"):
                 modem.start()

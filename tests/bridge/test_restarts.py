@@ -28,14 +28,15 @@ ROOT = Path(__file__).parents[2]
 class BridgeProcess:
     """``paihao bridge`` as a separate process, killed and started again by the test."""
 
-    def __init__(self, config_path: Path) -> None:
-        self.config_path = config_path
+    def __init__(self, config_path: Path, *args: str) -> None:
+        self.config_path, self.args = config_path, args
         self.process: subprocess.Popen | None = None
 
     def spawn(self) -> BridgeProcess:
         with open(self.config_path.parent / "bridge.log", "ab") as log:
             self.process = subprocess.Popen([sys.executable, "-m", "paihao.cli", "bridge", "--config",
-                                             str(self.config_path)], stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+                                             str(self.config_path), *self.args],
+                                            stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
         return self
 
     def kill(self) -> None:
@@ -188,6 +189,22 @@ def test_sigterm_stops_the_bridge_cleanly_and_its_last_will_says_offline(tmp_pat
         bridge.kill()  # only the broker can speak for it now
         assert hall.wait_status(lambda s: not s["online"], mark) == \
             {"online": False, "state": "offline", "last_error": None}
+    finally:
+        bridge.close()
+        hall.stop()
+
+
+def test_with_fake_modem_the_command_runs_without_the_configured_modem(tmp_path, broker):
+    config = bridge_config(tmp_path, broker.port, modem='modem = { type = "serial", device = "/dev/no-such-modem" }')
+    hall = HallStandIn(broker.port, Topics(config.site.id))
+    bridge = BridgeProcess(tmp_path / "hall.toml", "--id", "gsm1", "--fake-modem")
+    try:
+        bridge.spawn()
+        status = ready(hall, timeout=20)
+        assert status["modem"]["port"].startswith("/dev/pts/")
+        hall.offer("e1")
+        assert hall.answer_of("e1", timeout=20)["ok"]
+        assert bridge.terminate() == 0
     finally:
         bridge.close()
         hall.stop()

@@ -7,6 +7,7 @@ pseudo-terminal opened with pyserial, and a stand-in for the hall's side of the 
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
@@ -280,3 +281,21 @@ def test_the_forms_of_a_mainland_number_all_dial_the_same(bridge, fake, hall, ph
     hall.offer("e1", phone)
     assert hall.answer_of("e1")["ok"]
     assert [number for number, _ in fake.texts()] == ["+8613812345678"]
+
+
+def test_logs_never_show_a_full_phone_number_nor_a_pdu(bridge, fake, hall, caplog):
+    caplog.set_level(logging.DEBUG)
+    ready(hall)
+    hall.offer("e1", "13812345678")
+    assert hall.answer_of("e1")["ok"]
+    fake.deliver("13912345678", "1")
+    hall.wait_taken(1)
+    hall.publish(hall.topics.sms_outbox, {"id": "e2", "phone": "13712345678", "text": ""})
+    assert hall.answer_of("e2")["error"]["code"] == "bad_request"
+    hall.offer("e3", "13612345678", "x" * 2000)  # too long for the payload: refused, unrecorded
+    assert hall.answer_of("e3")["error"]["code"] == "bad_request"
+    logged = caplog.text
+    assert "138****5678" in logged and "139****5678" in logged
+    for number in ("13812345678", "13912345678", "13712345678", "13612345678"):
+        assert number not in logged
+    assert fake.sent[0].hex not in logged and "3118325476F8" not in logged  # nor in BCD, inside a PDU
