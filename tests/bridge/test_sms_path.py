@@ -160,6 +160,19 @@ def test_a_received_message_is_one_inbox_request_and_then_leaves_the_sim(bridge,
     assert hall.wait_status(lambda s: s["inbox_waiting"] == 0)
 
 
+def test_the_same_pdu_twice_is_one_message(bridge, fake, hall):
+    """A service centre that missed the modem's acknowledgement delivers the message again:
+    the same sender, text and time stamp, so the same PDU. It is taken once."""
+    ready(hall)
+    [again] = pdu.encode_deliver("+8613912345678", "1", datetime(2026, 11, 27, 10, 0, tzinfo=CHINA))
+    fake.deliver_pdus([again])
+    fake.deliver_pdus([again])
+    fake.deliver("13912345678", "2")
+    assert [m["text"] for m in hall.wait_taken(2)] == ["1", "2"]
+    assert fake.wait_for(lambda f: f.sim == {})
+    assert [r["text"] for r in hall.requests] == ["1", "2"]
+
+
 def test_a_multi_part_message_is_one_request_with_the_whole_text(bridge, fake, hall):
     ready(hall)
     text = "窗口工作人员态度很好，办事效率高，" * 10
