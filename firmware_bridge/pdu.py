@@ -309,7 +309,7 @@ def _decode_user_data(reader: _Reader, encoding: Encoding, has_header: bool) -> 
         header_septets = (header_octets * 8 + 6) // 7
         fill = header_septets * 7 - header_octets * 8
         count = length - header_septets
-        if count < 0 or (7 * length + 7) // 8 > len(data) + 1:
+        if count < 0 or (7 * length + 7) // 8 > len(data):
             raise PduError("user data shorter than its length says")
         return gsm7.unpack(data[header_octets:], count, fill), concat
     if length > len(data):

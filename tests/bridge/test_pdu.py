@@ -177,6 +177,7 @@ def test_the_gsm7_extension_table_and_its_fallback():
     ("00040D91683118325476F80020", "compressed"),
     ("00440D91683118325476F8000862401261000023", "truncated"),
     ("00040D91683118325476F8000862401261000023FF4F60", "shorter than its length"),
+    ("00040D91683118325476F80000624012610000230A41", "shorter than its length"),  # 10 septets in 1 octet
 ])
 def test_broken_pdus_raise_a_pdu_error_that_says_why(bad, why):
     with pytest.raises(pdu.PduError, match=why):

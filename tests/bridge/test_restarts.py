@@ -195,9 +195,10 @@ def test_sigterm_stops_the_bridge_cleanly_and_its_last_will_says_offline(tmp_pat
 
 
 def test_with_fake_modem_the_command_runs_without_the_configured_modem(tmp_path, broker):
-    config = bridge_config(tmp_path, broker.port, modem='modem = { type = "serial", device = "/dev/no-such-modem" }')
+    config = bridge_config(tmp_path, 1, modem='modem = { type = "serial", device = "/dev/no-such-modem" }')
     hall = HallStandIn(broker.port, Topics(config.site.id))
-    bridge = BridgeProcess(tmp_path / "hall.toml", "--id", "gsm1", "--fake-modem")
+    bridge = BridgeProcess(tmp_path / "hall.toml", "--id", "gsm1", "--fake-modem",
+                           "--broker", f"127.0.0.1:{broker.port}")  # the config names port 1
     try:
         bridge.spawn()
         status = ready(hall, timeout=20)
