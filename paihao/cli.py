@@ -61,6 +61,13 @@ def cmd_caller(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bridge(args: argparse.Namespace) -> int:
+    from firmware_bridge.app import run_bridge
+
+    run_bridge(_load(args), args.id, fake_modem=args.fake_modem)
+    return 0
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.dump:
@@ -170,6 +177,14 @@ def build_parser() -> argparse.ArgumentParser:
     caller.add_argument("--tty", action="store_true", help="a soft-pad in this terminal instead of the hardware")
     caller.add_argument("--window", help="with --tty: the window the keys go to first (Tab moves on)")
     caller.set_defaults(func=cmd_caller)
+
+    bridge = commands.add_parser("bridge", help="run the SMS bridge: a GSM modem <-> the hall's SMS topics")
+    bridge.add_argument("--config", required=True, help="hall config (TOML)")
+    bridge.add_argument("--id", help="this bridge's id in [[bridges]] (needless if there is only one)")
+    bridge.add_argument("--broker", type=_broker, help="HOST:PORT, overrides [mqtt]")
+    bridge.add_argument("--fake-modem", action="store_true",
+                        help="the fake modem that ships in the package instead of the configured one")
+    bridge.set_defaults(func=cmd_bridge)
 
     check = commands.add_parser("check-config", help="validate a config file without starting anything")
     check.add_argument("config")

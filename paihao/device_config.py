@@ -198,17 +198,23 @@ class CallerPad(Section):
 
 
 class SerialModem(Section):
+    """A SIM800 / SIM7600 class modem on a serial port (a USB modem's AT port, or a UART)."""
+
     type: Literal["serial"]
-    device: str = Field("/dev/ttyUSB2", description="the modem's AT port, e.g. /dev/serial/by-id/…-if02-port0")
+    device: str = Field("/dev/ttyUSB2", min_length=1,
+                        description="the modem's AT port, best its /dev/serial/by-id/…-if02-port0 link")
     baudrate: int = Field(115200, ge=1200, le=921600)
-    pin: str | None = Field(None, repr=False, description="the SIM's PIN, if it has one; never logged")
+    pin: str | None = Field(None, repr=False, pattern=r"^\d{4,8}$",
+                            description="the SIM's PIN, if it has one; never logged, and never offered "
+                                        "again once the SIM has rejected it")
 
 
 class FakeModem(Section):
     """The modem that ships in the package: speaks the AT dialogue on a pseudo-terminal."""
 
     type: Literal["fake"]
-    fault: Literal["none", "no_sim", "no_signal", "error", "garbage", "offline"] = "none"
+    fault: Literal["none", "no_sim", "no_signal", "error", "garbage", "offline"] = Field(
+        "none", description="how the fake misbehaves from the start (tests and demos)")
 
 
 ModemConfig = Annotated[SerialModem | FakeModem, Field(discriminator="type")]
@@ -221,3 +227,25 @@ class Bridge(Section):
     modem: ModemConfig = FakeModem(type="fake")
     db: str | None = Field(None, description="the bridge's own SQLite (ids it has sent, texts not yet handed "
                                              "over); relative to the hall db's folder; default bridge-<id>.db there")
+    retry_min_s: float = Field(1.0, gt=0, le=60, description="the first wait after a modem fault; doubles each time")
+    retry_max_s: float = Field(60.0, gt=0, le=3600, description="the longest wait between two tries")
+    poll_s: float = Field(30.0, ge=0.05, le=3600, description="signal and registration are looked at this often")
+    sweep_s: float = Field(300.0, ge=0.05, le=86400, description="the whole SIM is listed this often, for "
+                                                                 "messages whose notification was lost")
+    command_timeout_s: float = Field(10.0, gt=0, le=120, description="an AT command unanswered this long: a fault")
+    send_timeout_s: float = Field(60.0, gt=0, le=300, description="AT+CMGS unanswered this long after the PDU: "
+                                                                  "the text may have gone, and is failed 'uncertain'")
+    attempts: int = Field(5, ge=1, le=50, description="tries of a text the network refuses for a passing reason")
+    reply_timeout_s: float = Field(5.0, gt=0, le=60, description="wait this long for the hall to take a received "
+                                                                 "message, then ask again (same request_id)")
+    parts_wait_s: float = Field(3600.0, gt=0, le=7 * 86400, description="the missing parts of a long message are "
+                                                                        "awaited this long, then it is handed over "
+                                                                        "with the gaps marked")
+    retention_days: int = Field(30, ge=1, le=3650, description="finished texts and handed-over messages are "
+                                                               "forgotten after this many days")
+
+    @model_validator(mode="after")
+    def _retry_bounds(self) -> Bridge:
+        if self.retry_max_s < self.retry_min_s:
+            raise ValueError("retry_max_s must not be less than retry_min_s")
+        return self

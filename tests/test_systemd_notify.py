@@ -140,7 +140,8 @@ def test_the_watchdog_is_fed_from_the_hall_loop_and_not_while_it_hangs(hall_conf
     ["kiosk", "--id", "k1", "--screenshots", "{tmp}/shots"],
     ["caller", "--id", "p1"],
     ["display", "--id", "wall1", "--screenshots", "{tmp}/shots"],
-], ids=["kiosk", "caller", "display"])
+    ["bridge", "--id", "gsm1"],
+], ids=["kiosk", "caller", "display", "bridge"])
 def test_a_device_is_ready_and_feeds_the_watchdog(tmp_path, broker, systemd, args):
     path = write_config(tmp_path, broker.port)
     args = [a.replace("{tmp}", str(tmp_path)) for a in args]
