@@ -27,6 +27,7 @@ from paihao.config import HallConfig, Mqtt, Storage, load_config
 from caller.simulated import simulated_clerks
 from display.demo import start_demo_display
 from paihao.demo_kiosk import start_demo_kiosk
+from paihao.demo_sms import demo_sms
 from paihao.simulator import Simulator
 
 log = logging.getLogger(__name__)
@@ -70,6 +71,11 @@ class EventPrinter:
         kind = e["type"]
         window = self.config.window(e.get("window", "")) if e.get("window") else None
         where = f"{window.name or window.id + '号窗口'}" if window else ""
+        if kind == "evaluated":
+            rating = {"satisfied": "满意 satisfied", "basic": "基本满意 basic", "unsatisfied": "不满意 unsatisfied"}
+            return f"评价 rated    {e['ticket']}  {where}  {rating.get(e['rating'], e['rating'])}  (SMS)"
+        if kind == "complaint":
+            return f"投诉 COMPLAINT {e['ticket']}  {where}  {e.get('phone', '')}  “{e.get('text', '')}”"
         if kind == "card":
             mark = "红牌 RED   " if e["level"] == "red" else "黄牌 YELLOW"
             return f"{mark}  {e.get('ticket') or e.get('case')}  {where}  {self._dept(e['dept'])}  超时 since {e['since'][11:19]}"
@@ -120,7 +126,7 @@ def run_demo(config_path: str, *, speed: float = 30.0, seconds: float = 0, seed:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    for noisy in ("hall", "bus", "caller", "kiosk", "display"):
+    for noisy in ("hall", "bus", "caller", "kiosk", "display", "firmware_bridge"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     with LocalBroker() as broker:
         config = base.model_copy(
@@ -142,7 +148,9 @@ def run_demo(config_path: str, *, speed: float = 30.0, seconds: float = 0, seed:
         simulator = Simulator(config, watcher, speed=speed, rng=rng, clerks=False)
         traffic = threading.Thread(target=simulator.run, args=(stop,), name="simulator", daemon=True)
         traffic.start()
-        with simulated_clerks(config, speed=speed, rng=random.Random(rng.random()), now=hall_clock):
+        # Evaluation texts go out through the real bridge on the fake GSM modem; citizens answer.
+        with demo_sms(config, workdir, random.Random(rng.random()), speed), \
+                simulated_clerks(config, speed=speed, rng=random.Random(rng.random()), now=hall_clock):
             run_devices_until(config, devices_output, rng, stop, seconds, hall_clock)
             stop.set()
         traffic.join(10)
