@@ -28,6 +28,7 @@ from caller.simulated import simulated_clerks
 from display.demo import start_demo_display
 from paihao.demo_kiosk import start_demo_kiosk
 from paihao.demo_sms import demo_sms
+from paihao.demo_wall import start_wall_window, stop_wall_window
 from paihao.simulator import Simulator
 
 log = logging.getLogger(__name__)
@@ -36,9 +37,9 @@ log = logging.getLogger(__name__)
 class SpeedClock:
     """The hall's time, running ``speed`` times faster than the wall clock from now on."""
 
-    def __init__(self, speed: float) -> None:
+    def __init__(self, speed: float, start: datetime | None = None) -> None:
         self.speed = speed
-        self._start = datetime.now(timezone.utc)
+        self._start = start or datetime.now(timezone.utc)
         self._mono = time.monotonic()
 
     def __call__(self) -> datetime:
@@ -100,21 +101,28 @@ def run_devices_until(config: HallConfig, output: Path, rng: random.Random, stop
                       seconds: float, clock: SpeedClock) -> None:
     """The kiosk and the wall, in the main thread as SDL wants, until ``stop`` or ``seconds``."""
     kiosk, visitor = start_demo_kiosk(config, output / "kiosk", rng, clock)
-    wall = start_demo_display(config, output / "display", clock)
     if kiosk.screenshots:
         print(f"no display: the kiosk's screens are written to {output}/kiosk/ (home.png, keypad.png, done.png, …)",
               flush=True)
-    print(f"the hall's LED wall is written to {output}/display/wall1.png (refreshed on every call)", flush=True)
+        wall, wall_window = start_demo_display(config, output / "display", clock), None
+        print(f"the hall's LED wall is written to {output}/display/wall1.png (refreshed on every call)", flush=True)
+    else:  # a screen: the kiosk has this process's window, so the wall gets a process of its own
+        wall, wall_window = None, start_wall_window(config, clock)
+        print("the hall's LED wall is in a window of its own", flush=True)
     deadline = time.monotonic() + seconds if seconds else None
     frames = kiosk.pygame.time.Clock()
     try:
         while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
             kiosk.step()
             visitor.step()
-            wall.step()
+            if wall:
+                wall.step()
             frames.tick(30)
     finally:
-        wall.close()
+        if wall:
+            wall.close()
+        if wall_window:
+            stop_wall_window(wall_window)
         kiosk.close()
 
 
