@@ -221,3 +221,13 @@ def test_systemd_analyze_verify_finds_nothing_to_say(server, tmp_path):
     assert done.returncode == 0 and done.stdout + done.stderr == "", done.stdout + done.stderr
     state = json.loads((root / ".paihao-staged.json").read_text())
     assert set(names) <= set(state["active"])
+
+
+def test_without_systemd_running_it_stops_before_installing_anything(tmp_path):
+    """A container, or a Pi booted otherwise: no package, no venv, no user, nothing written."""
+    env = {**os.environ, "PAIHAO_SYSTEMD_RUNTIME": str(tmp_path / "not-booted-with-systemd")}
+    done = subprocess.run([str(REPO / "install"), "server", "--config", str(CONFIG)], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert "systemd is not running here" in done.stderr and "nothing was changed" in done.stderr
+    assert done.stdout == ""

@@ -17,6 +17,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from paihao.errors import PaihaoError
+
 
 class Files:
     """File operations relative to ``root``; each says whether it changed anything."""
@@ -97,7 +99,9 @@ class RealSystem(Files):
 
     def run(self, *argv: str) -> None:
         self.log.append(" ".join(argv))
-        subprocess.run(argv, check=True)
+        done = subprocess.run(argv)
+        if done.returncode != 0:  # its own message is above; say which step, without a traceback
+            raise PaihaoError(f"{' '.join(argv)} failed (exit status {done.returncode})")
 
     def user_exists(self, name: str) -> bool:
         try:
