@@ -35,7 +35,7 @@ from caller.tty import TtyKeys, TtyPanel
 from paihao.config import HallConfig
 from paihao.device_config import CallerPad, PadWindow
 from paihao.errors import ConfigError
-from paihao.systemd import Notifier
+from paihao.systemd import serve
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,6 @@ class CallerApp:
 
 
 def run_caller(config: HallConfig, pad_id: str | None, *, tty: bool, window: str | None) -> None:
-    import signal
     import sys
 
     if window and not tty:
@@ -246,16 +245,4 @@ def run_caller(config: HallConfig, pad_id: str | None, *, tty: bool, window: str
     if tty:  # the terminal is the pad's screen: only what goes wrong may write over it
         logging.getLogger().setLevel(logging.WARNING)
     app = CallerApp(config, pad, tty=sys.stdout if tty else None, tty_window=window)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    started = time.monotonic()
-    with Notifier() as systemd:
-        try:
-            app.start()
-            systemd.ready(f"caller {pad.id}: windows {', '.join(app.pads)}")
-            app.run(stop, alive=systemd.watchdog)
-        finally:
-            systemd.stopping()
-            app.close()
-    log.info("caller %s stopped after %.0f s", pad.id, time.monotonic() - started)
+    serve(app, f"caller {pad.id}", lambda: f"caller {pad.id}: windows {', '.join(app.pads)}")

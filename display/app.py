@@ -33,7 +33,7 @@ from display.voice.engines import Engine, make_engine
 from paihao.config import HallConfig
 from paihao.device_config import Display
 from paihao.errors import ConfigError
-from paihao.systemd import Notifier
+from paihao.systemd import serve
 
 log = logging.getLogger(__name__)
 
@@ -262,23 +262,10 @@ def _without_pkg_resources() -> None:
 
 def run_display(config: HallConfig, display_id: str, *, window: str | None, screenshots: Path | None,
                 windowed: bool) -> None:
-    import signal
-
     _without_pkg_resources()
 
     # Python hands the GIL over every 5 ms by default: the drawing loop, woken by a call, could
     # wait that long behind the MQTT or voice thread. The hall controller does the same.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     app = DisplayApp(config, display_id, window=window, screenshots=screenshots, windowed=windowed)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    with Notifier() as systemd:
-        try:
-            app.start()
-            systemd.ready(f"display {display_id}")
-            app.run(stop, alive=systemd.watchdog)
-        finally:
-            systemd.stopping()
-            app.close()
-    log.info("display %s stopped", display_id)
+    serve(app, f"display {display_id}")

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,7 +30,7 @@ from paihao.config import HallConfig
 from paihao.device_config import Bridge
 from paihao.device_config import FakeModem as FakeModemConfig
 from paihao.errors import ConfigError
-from paihao.systemd import Notifier
+from paihao.systemd import serve
 
 log = logging.getLogger(__name__)
 
@@ -131,6 +130,12 @@ class BridgeApp:
         self.close()
 
     # -- from the bus (network thread) -----------------------------------------------------------------
+    def run(self, stop: threading.Event, *, alive: Callable[[], None] = lambda: None) -> None:
+        """The work is in the modem and courier threads: this only watches them for systemd."""
+        while not stop.wait(1.0):
+            if self.is_alive():  # a dead modem or courier thread is a bug: let systemd restart us
+                alive()
+
     def is_alive(self) -> bool:
         """The modem and courier threads run (each catches its own faults and carries on)."""
         return self.worker.is_alive() and self.courier.is_alive()
@@ -165,24 +170,8 @@ class BridgeApp:
 
 
 def run_bridge(config: HallConfig, bridge_id: str | None, *, fake_modem: bool = False) -> None:
-    import signal
-
     bridge = find_bridge(config, bridge_id)
     if fake_modem:  # a laptop, or a demo: everything but the radio is the real thing
         bridge = bridge.model_copy(update={"modem": FakeModemConfig(type="fake")})
     app = BridgeApp(config, bridge)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    started = time.monotonic()
-    with Notifier() as systemd:
-        try:
-            app.start()
-            systemd.ready(f"bridge {bridge.id}")
-            while not stop.wait(1.0):
-                if app.is_alive():  # a dead modem or courier thread is a bug: let systemd restart us
-                    systemd.watchdog()
-        finally:
-            systemd.stopping()
-            app.close()
-    log.info("bridge %s stopped after %.0f s", bridge.id, time.monotonic() - started)
+    serve(app, f"bridge {bridge.id}")

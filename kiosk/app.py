@@ -21,9 +21,8 @@ from kiosk.link import HallLink
 from kiosk.printers import TicketPrinter, make_printer
 from kiosk.views import Frame, View
 from paihao.config import HallConfig
-from paihao.device_config import Kiosk
 from paihao.errors import ConfigError
-from paihao.systemd import Notifier
+from paihao.systemd import serve
 
 log = logging.getLogger(__name__)
 
@@ -145,18 +144,5 @@ class KioskApp:
 
 
 def run_kiosk(config: HallConfig, kiosk_id: str, *, screenshots: Path | None, windowed: bool) -> None:
-    import signal
-
     app = KioskApp(config, kiosk_id, screenshots=screenshots, windowed=windowed)
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    with Notifier() as systemd:
-        try:
-            app.start()
-            systemd.ready(f"kiosk {kiosk_id}")
-            app.run(stop, alive=systemd.watchdog)
-        finally:
-            systemd.stopping()
-            app.close()
-    log.info("kiosk %s stopped after %.0f s", kiosk_id, time.monotonic())
+    serve(app, f"kiosk {kiosk_id}")

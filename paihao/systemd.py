@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, MutableMapping
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -75,3 +78,29 @@ class Notifier:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class Service(Protocol):
+    """What a device's app offers ``serve``: its ordered lifecycle and a main loop that feeds ``alive``."""
+
+    def start(self) -> object: ...
+    def run(self, stop: threading.Event, *, alive: Callable[[], None]) -> None: ...
+    def close(self) -> None: ...
+
+
+def serve(app: Service, name: str, status: Callable[[], str] = lambda: "") -> None:
+    """Run ``app`` as a service until SIGTERM or Ctrl-C: start it, tell systemd it is ready, run its
+    loop (which feeds the watchdog only while it really turns), say it is stopping, close it."""
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    started = time.monotonic()
+    with Notifier() as systemd:
+        try:
+            app.start()
+            systemd.ready(status() or name)
+            app.run(stop, alive=systemd.watchdog)
+        finally:
+            systemd.stopping()
+            app.close()
+    log.info("%s stopped after %.0f s", name, time.monotonic() - started)
