@@ -178,6 +178,7 @@ def load_worker(port: int, site: str, worker: int, clients: int, rate: float, se
         dept, item = items[n % len(items)]  # citizens spread over the hall's matters
         future = bus.request_async(topics.kiosk_request(f"k{worker}"), {
             "request_id": uuid.uuid4().hex, "action": "ticket", "dept": dept, "item": item, "phone": phone(n)})
+        bus.flush()
 
         def done(f) -> None:
             if not f.cancelled() and f.exception() is None and f.result().get("ok"):
