@@ -64,6 +64,8 @@ def line(name: str, samples: list[float], floor_ms: float | None = None) -> floa
 
 
 def phone(n: int) -> str:
+    """A distinct phone for each n < 10**8: a phone may hold only 3 waiting tickets per department,
+    so each load process (and each run) takes its own range of a million."""
     return f"139{n % 10**8:08d}"
 
 
@@ -146,7 +148,7 @@ def sequential(port: int, topics: Topics, n: int, nodelay: bool) -> tuple[list[f
         for i in range(n):
             started = time.perf_counter()
             reply = client.request(topics.kiosk_request("k1"), {
-                "request_id": uuid.uuid4().hex, "action": "ticket", "dept": "05", "item": "0501", "phone": phone(i)})
+                "request_id": uuid.uuid4().hex, "action": "ticket", "dept": "05", "item": "0501", "phone": phone(99 * 10**6 + i)})
             tickets.append(time.perf_counter() - started)
             assert reply["ok"], reply
         for i in range(n):
@@ -233,13 +235,13 @@ def cpu_seconds(*pids: int) -> float:
 
 
 def run_load(port: int, site: str, *, processes: int, clients: int, total_rate: float, seconds: float,
-             inflight: int = 0, watch: tuple[int, ...] = ()) -> tuple[list[list[float]], str]:
+             inflight: int = 0, watch: tuple[int, ...] = (), first_worker: int = 0) -> tuple[list[list[float]], str]:
     """Latencies per worker, and where the machine's CPU went meanwhile."""
     before = [cpu_seconds(pid) for pid in watch]
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
-    workers = [ctx.Process(target=load_worker, args=(port, site, w, clients, total_rate / processes, seconds,
-                                                    inflight, results)) for w in range(processes)]
+    workers = [ctx.Process(target=load_worker, args=(port, site, first_worker + w, clients, total_rate / processes,
+                                                    seconds, inflight, results)) for w in range(processes)]
     for w in workers:
         w.start()
     collected = [results.get(timeout=seconds + 60) for _ in workers]
@@ -277,7 +279,7 @@ def controller_section(port: int, directory: Path, args: argparse.Namespace, nod
         line("controller ticket, 40 clients at 500/s open loop", [x for w in per_worker for x in w], floor_ms)
         print(f"{'':<44} answered {answered} of {offered:.0f} offered; {usage}", flush=True)
         per_worker, usage = run_load(port, topics.site, processes=4, clients=10, total_rate=0,
-                                     seconds=args.seconds / 2, inflight=4, watch=watch)
+                                     seconds=args.seconds / 2, inflight=4, watch=watch, first_worker=4)
         rate = sum(len(w) for w in per_worker) / (args.seconds / 2)
         print(f"{'saturation, 40 clients x 4 in flight':<44} {rate:7.0f} acknowledged ops/s"
               f"  (ratio to the 2,000/s target {rate / 2000:.2f}); {usage}", flush=True)

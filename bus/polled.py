@@ -397,7 +397,7 @@ class PolledBusClient:
                 break
             self.poll(min(remaining, 0.05))
 
-    def reply(self, request: Message, payload: dict) -> bool:
+    def reply(self, request: Message, payload: dict | str | bytes) -> bool:
         """Answer a v5 request on its response topic, echoing its correlation data."""
         if not request.response_topic:
             return False

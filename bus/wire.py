@@ -14,7 +14,7 @@ none of them, so a broker must not send them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 CONNECT, CONNACK, PUBLISH, PUBACK, PUBREC, PUBREL, PUBCOMP = 1, 2, 3, 4, 5, 6, 7
 SUBSCRIBE, SUBACK, UNSUBSCRIBE, UNSUBACK, PINGREQ, PINGRESP, DISCONNECT, AUTH = 8, 9, 10, 11, 12, 13, 14, 15
@@ -168,8 +168,7 @@ class FrameReader:
         self._buffer.clear()
 
 
-@dataclass(frozen=True, slots=True)
-class Publish:
+class Publish(NamedTuple):
     topic: str
     payload: bytes
     qos: int
@@ -246,27 +245,44 @@ def _need(data: bytes, pos: int, size: int) -> bytes:
 
 
 def parse_publish(first_byte: int, body: bytes) -> Publish:
+    """The hot path of the controller (every request is one), so the two
+    properties a request carries are read inline; any other goes the long way."""
     qos = (first_byte >> 1) & 0x03
     if qos == 3:
         raise MalformedPacket("PUBLISH with QoS 3")
-    size = int.from_bytes(_need(body, 0, 2), "big")
+    end = len(body)
+    pos = 2 + int.from_bytes(_need(body, 0, 2), "big")
+    if pos > end:
+        raise MalformedPacket("topic runs past the packet")
     try:
-        topic = _need(body, 2, size).decode("utf-8")
+        topic = body[2:pos].decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedPacket("topic is not UTF-8") from None
-    pos = 2 + size
     mid = 0
     if qos:
         mid = int.from_bytes(_need(body, pos, 2), "big")
         pos += 2
     response_topic = correlation = None
-    if body[pos:pos + 1] == b"\x00":  # the usual case: no properties at all
-        pos += 1
-    else:
-        props, pos = read_properties(body, pos)
-        response_topic = props.get(RESPONSE_TOPIC)  # type: ignore[assignment]
-        correlation = props.get(CORRELATION_DATA)  # type: ignore[assignment]
-    return Publish(topic, body[pos:], qos, bool(first_byte & 0x01), mid, response_topic, correlation)
+    length, pos = read_varint(body, pos)
+    props_end = pos + length
+    if props_end > end:
+        raise MalformedPacket("properties longer than the packet")
+    while pos < props_end:
+        ident = body[pos]
+        if ident == RESPONSE_TOPIC or ident == CORRELATION_DATA:
+            value, pos = _read_value(body, pos + 1, _STRING if ident == RESPONSE_TOPIC else _BINARY)
+            if ident == RESPONSE_TOPIC:
+                response_topic = value
+            else:
+                correlation = value
+        elif ident in PROPERTY_TYPES:
+            _, pos = _read_value(body, pos + 1, PROPERTY_TYPES[ident])
+        else:
+            raise MalformedPacket(f"unknown property 0x{ident:02x}")
+    if pos != props_end:
+        raise MalformedPacket("a property runs past its block")
+    return Publish(topic, body[pos:], qos, bool(first_byte & 0x01), mid, response_topic,  # type: ignore[arg-type]
+                   correlation)  # type: ignore[arg-type]
 
 
 def parse_connack(body: bytes) -> tuple[int, dict[int, object]]:

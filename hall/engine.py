@@ -46,27 +46,30 @@ class Engine:
             (source, request.request_id),
         ).fetchone()
         if cached:
-            return Outcome(reply=json.loads(cached[0]))
+            return Outcome(reply=json.loads(cached[0]), reply_json=cached[0])
         try:
             with transaction(self.db):
                 outcome = self._apply(source, request, now)
                 # After _apply: a refusal rolls the transaction back, and the
                 # journal would believe a checkpoint saved that never was.
                 self.journal.checkpoint()
-                self._remember(source, request, outcome.reply, now)
+                outcome.reply_json = self._remember(source, request, outcome.reply, now)
         except Refused as refused:
             # The refusal is remembered too: a resend of the same request_id
             # gets this same answer, even if the hall has moved on meanwhile.
             outcome = Outcome(reply=refused.reply())
             with transaction(self.db):
-                self._remember(source, request, outcome.reply, now)
+                outcome.reply_json = self._remember(source, request, outcome.reply, now)
         return outcome
 
-    def _remember(self, source: str, request: Request, reply: dict, now: datetime) -> None:
+    def _remember(self, source: str, request: Request, reply: dict, now: datetime) -> str:
+        """Store the reply for a resend of this request_id; return it encoded, as it is sent."""
+        text = json.dumps(reply, ensure_ascii=False, separators=(",", ":"))
         self.db.conn.execute(
             "INSERT INTO requests (source, request_id, response, at) VALUES (?, ?, ?, ?)",
-            (source, request.request_id, json.dumps(reply, ensure_ascii=False), now.timestamp()),
+            (source, request.request_id, text, now.timestamp()),
         )
+        return text
 
     def _apply(self, source: str, request: Request, now: datetime) -> Outcome:
         if isinstance(request, KioskRequest):

@@ -29,6 +29,7 @@ class Outcome:
     windows: set[str] = field(default_factory=set)
     calls: bool = False
     cards: bool = False
+    reply_json: str | None = None  # the reply as remembered, sent as is (not encoded twice)
 
     def merge(self, other: Outcome) -> None:
         self.events += other.events

@@ -146,7 +146,7 @@ class HallService:
                     outcome = Outcome(reply=error_reply(ErrorCode.INTERNAL, "internal error; nothing was changed"))
                 answered.append((message, outcome))
         for message, outcome in answered:
-            self._answer(message, outcome.reply)
+            self._answer(message, outcome.reply, outcome.reply_json)
             batch.merge(outcome)
         self.publisher.events(batch)
         log.debug("batch of %d requests applied", len(messages))
@@ -203,8 +203,8 @@ class HallService:
         log.warning("refused a message on %s: %s: %s", message.topic, code, text)
         self._answer(message, error_reply(code, text))
 
-    def _answer(self, message: Message, reply: dict) -> None:
-        if not self.bus.reply(message, reply):
+    def _answer(self, message: Message, reply: dict, encoded: str | None = None) -> None:
+        if not self.bus.reply(message, encoded or reply):
             if not reply.get("ok"):
                 log.warning("no response topic on %s, so the error could not be answered", message.topic)
 
