@@ -6,7 +6,7 @@ Wall-clock latency on a shared machine says as much about the neighbours as
 about the controller; CPU seconds spent by the controller process over a
 fixed number of requests do not. This drives the real ``paihao hall`` on a
 private mosquitto with tickets from 20 clients in 2 processes, each keeping
-4 requests in flight, and prints CPU milliseconds per acknowledged request
+4 requests in flight (or, with --rate, offering a steady rate), and prints CPU milliseconds per acknowledged request
 for the controller, the broker and the load generator. With --profile the
 controller runs under cProfile, timed by CPU time, and its breakdown is saved
 to FILE (read it with ``python -m pstats FILE``; start and stop are in it too).
@@ -65,9 +65,10 @@ def start_hall(port: int, directory: Path, profile: str | None) -> subprocess.Po
     return process
 
 
-def worker(port: int, site: str, number: int, clients: int, requests: int, inflight: int,
+def worker(port: int, site: str, number: int, clients: int, requests: int, inflight: int, rate: float,
            go: multiprocessing.Event, results: multiprocessing.Queue) -> None:
-    """Send ``requests`` tickets over ``clients`` connections, ``inflight`` each at a time."""
+    """Send ``requests`` tickets over ``clients`` connections: ``inflight`` each at a time
+    (closed loop), or with ``rate`` at that many a second in all (open loop)."""
     topics = Topics(site)
     buses = [PolledBusClient(f"cpu-{number}-{c}-{uuid.uuid4().hex[:4]}", "127.0.0.1", port,
                              reply_topic=topics.replies(f"cpu-{number}-{c}")).start() for c in range(clients)]
@@ -92,19 +93,29 @@ def worker(port: int, site: str, number: int, clients: int, requests: int, infli
             outstanding[0] -= 1
             if not f.cancelled() and f.exception() is None:
                 acknowledged[0 if f.result().get("ok") else 1] += 1
-            send(bus)
+            if not rate:
+                send(bus)
         future.add_done_callback(done)
 
     results.put("ready")
     go.wait()
     cpu_before = psutil.Process().cpu_times()
-    for bus in buses:
-        for _ in range(inflight):
-            send(bus)
+    if not rate:
+        for bus in buses:
+            for _ in range(inflight):
+                send(bus)
+    started, sent = time.perf_counter(), 0
     deadline = time.monotonic() + 120
     while (left[0] > 0 or outstanding[0] > 0) and time.monotonic() < deadline:
+        timeout = 0.5
+        if rate and left[0] > 0:
+            timeout = started + sent / rate - time.perf_counter()
+            if timeout <= 0:
+                send(buses[sent % clients])
+                sent += 1
+                continue
         sockets = {bus.socket(): bus for bus in buses}
-        ready, _, _ = select.select(list(sockets), [], [], 0.5)
+        ready, _, _ = select.select(list(sockets), [], [], timeout)
         for sock in ready:
             sockets[sock].poll(0)
     cpu = psutil.Process().cpu_times()
@@ -114,12 +125,12 @@ def worker(port: int, site: str, number: int, clients: int, requests: int, infli
 
 
 def measure(port: int, site: str, watch: tuple[int, int], requests: int, run: int, processes: int = 2,
-            clients: int = 10, inflight: int = 4) -> dict:
+            clients: int = 10, inflight: int = 4, rate: float = 0) -> dict:
     """One run; ``run`` numbers the load processes apart, so that no phone reaches its ticket limit."""
     ctx = multiprocessing.get_context("spawn")
     results, go = ctx.Queue(), ctx.Event()
     workers = [ctx.Process(target=worker, args=(port, site, run * processes + w, clients, requests // processes,
-                                                inflight, go, results)) for w in range(processes)]
+                                                inflight, rate / processes, go, results)) for w in range(processes)]
     for w in workers:
         w.start()
     for _ in workers:
@@ -140,6 +151,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=6000, help="tickets per measured run")
     parser.add_argument("--runs", type=int, default=2, help="measured runs (after one warm-up run)")
+    parser.add_argument("--rate", type=float, default=0,
+                        help="offer this many requests a second in all (open loop) instead of 4 in flight per client")
     parser.add_argument("--profile", help="run the controller under cProfile and save the stats here")
     args = parser.parse_args()
     site = load_config(CONFIG).site.id
@@ -152,7 +165,7 @@ def main() -> None:
             watch = (hall.pid, broker_pid(broker.port))
             measure(broker.port, site, watch, min(args.requests, 2000), 0)  # warm-up: caches, WAL, imports
             for run in range(1, args.runs + 1):
-                r = measure(broker.port, site, watch, args.requests, run)
+                r = measure(broker.port, site, watch, args.requests, run, rate=args.rate)
                 n = max(r["acknowledged"], 1)
                 print(f"{r['acknowledged']} acknowledged ({r['refused']} refused) in {r['seconds']:.2f} s"
                       f" ({n / r['seconds']:.0f}/s);"

@@ -79,7 +79,8 @@ class HallService:
         next_tick = time.monotonic()
         while not stop.is_set():
             alive()
-            wait = 0.0 if self.publisher.dirty else max(0.0, min(next_tick - time.monotonic(), 0.5))
+            state_due = self.publisher.due_in()
+            wait = max(0.0, min(next_tick - time.monotonic(), 0.5, 1.0 if state_due is None else state_due))
             self.bus.poll(wait)
             if self._republish_due:
                 self._republish_due = False
@@ -88,8 +89,8 @@ class HallService:
                 batch, self._inbox[:] = list(self._inbox), []
                 self._guarded(self.handle_batch, batch)
                 self.bus.poll(0)  # more requests waiting already? the state can wait for them
-            # Retained state: once the requests stop coming, or every 50 ms of a burst.
-            if self.publisher.dirty and (not self._inbox or self.publisher.overdue()):
+            # Retained state: at once after a quiet spell, then every 50 ms while requests come.
+            if self.publisher.due_in() == 0:
                 self._guarded(self.publisher.flush, self.clock())
             if time.monotonic() >= next_tick:
                 self._guarded(self._tick)
