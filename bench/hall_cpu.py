@@ -35,7 +35,6 @@ from bus.polled import PolledBusClient  # noqa: E402
 from bus.topics import Topics  # noqa: E402
 from paihao.config import load_config  # noqa: E402
 
-
 # The controller under cProfile, timed by CPU time: wall time would count the
 # waits in select() and for fsync, which cost the machine nothing.
 PROFILED = """
@@ -143,7 +142,8 @@ def measure(port: int, site: str, watch: tuple[int, int], requests: int, run: in
     controller, broker = (cpu_seconds(pid) - b for pid, b in zip(watch, before))
     for w in workers:
         w.join(10)
-    return {"acknowledged": sum(a[0] for a, _ in collected), "refused": sum(a[1] for a, _ in collected), "seconds": elapsed, "controller": controller, "broker": broker,
+    return {"acknowledged": sum(a[0] for a, _ in collected), "refused": sum(a[1] for a, _ in collected),
+            "seconds": elapsed, "controller": controller, "broker": broker,
             "generator": sum(c for _, c in collected)}
 
 

@@ -148,7 +148,8 @@ def sequential(port: int, topics: Topics, n: int, nodelay: bool) -> tuple[list[f
         for i in range(n):
             started = time.perf_counter()
             reply = client.request(topics.kiosk_request("k1"), {
-                "request_id": uuid.uuid4().hex, "action": "ticket", "dept": "05", "item": "0501", "phone": phone(99 * 10**6 + i)})
+                "request_id": uuid.uuid4().hex, "action": "ticket", "dept": "05", "item": "0501",
+                "phone": phone(99 * 10**6 + i)})
             tickets.append(time.perf_counter() - started)
             assert reply["ok"], reply
         for i in range(n):

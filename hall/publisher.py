@@ -14,7 +14,7 @@ import logging
 import time
 from datetime import datetime
 
-from bus.client import BusClient
+from bus.polled import PolledBusClient
 from bus.topics import Topics
 from hall.engine import Engine
 from hall.outcome import Outcome
@@ -28,7 +28,7 @@ CARDS_REFRESH_S = 60  # republish cards/active this often even if unchanged, for
 
 
 class Publisher:
-    def __init__(self, bus: BusClient, topics: Topics, engine: Engine, supervisor: Supervisor) -> None:
+    def __init__(self, bus: PolledBusClient, topics: Topics, engine: Engine, supervisor: Supervisor) -> None:
         self.bus, self.topics, self.engine, self.supervisor = bus, topics, engine, supervisor
         self.recent_calls = RecentCalls(engine)
         self._dirty = Outcome(reply={})

@@ -76,7 +76,8 @@ def test_request_from_polled_answered_by_paho(polled, paho, size):
     polled.start()
     body = {"text": "办" * size}
     reply = polled.request(topic, body, timeout=10)
-    assert reply["echo"] == body and reply["size"] == len(json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode())
+    sent = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    assert reply["echo"] == body and reply["size"] == len(sent)
 
 
 def test_requests_from_paho_answered_by_polled_each_to_its_sender(polled, paho):
