@@ -99,12 +99,13 @@ class Engine:
         day = self.local_day(now)
         number = next_number(self.db, day, dept.code)
         ahead = self._scalar("SELECT count(*) FROM tickets WHERE dept = ? AND status = 'waiting'", (dept.code,))
-        ticket_id = self.db.conn.execute(
+        # queue_seq is the issue order: the id this row gets (tickets are never deleted),
+        # set in the INSERT itself rather than by an UPDATE that rewrites the row and its index.
+        self.db.conn.execute(
             "INSERT INTO tickets (day, number, dept, item, phone, kiosk, status, queue_seq, issued_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'waiting', 0, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, 'waiting', (SELECT coalesce(max(id), 0) + 1 FROM tickets), ?)",
             (day, number, dept.code, item.code, phone, kiosk, now.timestamp()),
-        ).lastrowid
-        self.db.conn.execute("UPDATE tickets SET queue_seq = id WHERE id = ?", (ticket_id,))
+        )
         est_wait_s = self.estimated_wait(dept.code, ahead)
         event = self.journal.emit(
             "ticket_issued", now, ticket=number, kiosk=kiosk, dept=dept.code, item=item.code,
