@@ -5,8 +5,9 @@
 Measures, in one run, on a private mosquitto and the real ``paihao hall``
 process (config/rongchang.toml):
 
-- the floor: a raw broker echo round trip (the same client code, a peer that
-  only answers) plus one synchronous=FULL SQLite commit;
+- the floor: a raw broker echo round trip (the same requester, and a
+  responder made like the controller's that only answers) plus one
+  synchronous=FULL SQLite commit;
 - the controller's round trip for ``ticket`` and ``next``, one request at a time;
 - 40 clients in 4 processes offering 500 requests/s in total at a steady
   rate (open loop: latency counts from the scheduled send, so a stall is not
@@ -71,13 +72,22 @@ def phone(n: int) -> str:
 
 # -- the floor ---------------------------------------------------------------
 def echo_rtt(port: int, n: int, nodelay: bool) -> list[float]:
-    responder = BusClient("bench-echo", "127.0.0.1", port, tcp_nodelay=nodelay)
+    """The controller's transport alone: the same requester as below, and a responder
+    made like the controller's (a polled client in one thread) that answers at once."""
+    responder = PolledBusClient("bench-echo", "127.0.0.1", port, tcp_nodelay=nodelay)
+    stop = threading.Event()
 
     def answer(message: Message) -> None:
         responder.reply(message, {"ok": True})
 
+    def serve() -> None:
+        while not stop.is_set():
+            responder.poll(0.5)
+
     responder.subscribe("bench/echo", answer)
     responder.start()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
     client = BusClient("bench-echo-client", "127.0.0.1", port, tcp_nodelay=nodelay, reply_topic="bench/echo/reply")
     client.start()
     try:
@@ -89,6 +99,9 @@ def echo_rtt(port: int, n: int, nodelay: bool) -> list[float]:
         return samples
     finally:
         client.stop()
+        stop.set()
+        responder.wake()
+        thread.join(5)
         responder.stop()
 
 
