@@ -48,6 +48,9 @@ IN_FLIGHT = 1000
 MAX_QUEUED = 10_000
 ROUTE_CACHE = 4096
 RECV_BYTES = 256 * 1024
+# The broker drops larger messages for us (a request is refused above 16 KiB anyway):
+# one publish of hundreds of megabytes must not take the controller's memory with it.
+MAX_PACKET = 4 * 2**20
 
 
 class PolledBusClient:
@@ -69,7 +72,7 @@ class PolledBusClient:
         self._routes: dict[str, list[Handler]] = {}
         self._pending: dict[bytes, Future] = {}
         self._outbox = Outbox(IN_FLIGHT, MAX_QUEUED)
-        self._reader = wire.FrameReader()
+        self._reader = wire.FrameReader(MAX_PACKET)
         self._out = bytearray()
         self._sock: socket.socket | None = None
         self._connecting_until: float | None = None  # CONNECT sent, CONNACK awaited until then
@@ -255,8 +258,8 @@ class PolledBusClient:
         self._keepalive_s = float(self.keepalive)
         self._last_in = now
         self._ping_sent = None
-        self._out += wire.connect(self.client_id, self.keepalive, will=self._will,
-                                  username=self._username, password=self._password)
+        self._out += wire.connect(self.client_id, self.keepalive, will=self._will, username=self._username,
+                                  password=self._password, max_packet=MAX_PACKET)
         self._flush()
 
     def _on_connack(self, body: bytes) -> None:

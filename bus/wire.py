@@ -25,7 +25,7 @@ MAX_REMAINING = 268_435_455  # the largest length a 4-byte variable integer hold
 
 # Property identifiers this module reads or writes by name.
 RESPONSE_TOPIC, CORRELATION_DATA, SERVER_KEEP_ALIVE = 0x08, 0x09, 0x13
-REASON_STRING, RECEIVE_MAXIMUM, MAXIMUM_QOS = 0x1F, 0x21, 0x24
+REASON_STRING, RECEIVE_MAXIMUM, MAXIMUM_QOS, MAXIMUM_PACKET_SIZE = 0x1F, 0x21, 0x24, 0x27
 
 # Every MQTT 5 property and how its value is written (spec 2.2.2.2), so
 # that the ones not needed can be skipped.
@@ -72,8 +72,11 @@ def frame(first_byte: int, body: bytes) -> bytes:
 
 def connect(client_id: str, keepalive: int, *, clean_start: bool = True,
             will: tuple[str, bytes] | None = None, username: str | None = None,
-            password: str | None = None) -> bytes:
-    """CONNECT; the will is published retained at QoS 1 if the connection is lost."""
+            password: str | None = None, max_packet: int | None = None) -> bytes:
+    """CONNECT; the will is published retained at QoS 1 if the connection is lost.
+
+    With ``max_packet`` the broker sends nothing larger (it drops such a message for us).
+    """
     flags = 0x02 if clean_start else 0
     payload = string(client_id)
     if will:
@@ -85,7 +88,8 @@ def connect(client_id: str, keepalive: int, *, clean_start: bool = True,
         if password is not None:
             flags |= 0x40
             payload += string(password)
-    header = string("MQTT") + bytes((5, flags)) + keepalive.to_bytes(2, "big") + b"\x00"
+    props = b"" if max_packet is None else bytes((MAXIMUM_PACKET_SIZE,)) + max_packet.to_bytes(4, "big")
+    header = string("MQTT") + bytes((5, flags)) + keepalive.to_bytes(2, "big") + varint(len(props)) + props
     return frame(CONNECT << 4, header + payload)
 
 
@@ -133,10 +137,15 @@ def options(qos: int = 1, *, no_local: bool = False) -> int:
 
 # -- decoding ------------------------------------------------------------------
 class FrameReader:
-    """Cuts a byte stream into packets: ``feed(data)`` returns the complete ones."""
+    """Cuts a byte stream into packets: ``feed(data)`` returns the complete ones.
 
-    def __init__(self) -> None:
+    A packet longer than ``max_length`` is refused as soon as its length is read,
+    before its body is buffered.
+    """
+
+    def __init__(self, max_length: int = MAX_REMAINING) -> None:
         self._buffer = bytearray()
+        self.max_length = max_length
 
     def feed(self, data: bytes) -> list[tuple[int, bytes]]:
         """(first byte, body) of each packet completed by ``data``; the rest is kept."""
@@ -156,6 +165,8 @@ class FrameReader:
                 shift += 7
                 if shift > 21:
                     raise MalformedPacket("remaining length longer than four bytes")
+            if complete and length > self.max_length:
+                raise MalformedPacket(f"a packet of {length} bytes, more than the {self.max_length} allowed")
             if not complete or i + length > end:
                 break  # the length, or the body, is still on its way
             packets.append((buffer[pos], bytes(buffer[i:i + length])))

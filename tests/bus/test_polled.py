@@ -14,7 +14,7 @@ import pytest
 from bus import wire
 from bus.broker import LocalBroker, free_port
 from bus.client import BusClient, Message
-from bus.polled import PolledBusClient
+from bus.polled import MAX_PACKET, PolledBusClient
 from paihao.errors import BrokerError
 from tests.conftest import Recorder
 
@@ -141,6 +141,17 @@ def test_no_local_hears_others_but_not_itself(polled, paho):
     polled.wait_published("nl/a", "mine")  # the broker has it before the next one
     paho.publish("nl/a", "theirs")
     until(polled, lambda: heard == [b"theirs"])
+
+
+def test_a_message_too_large_is_dropped_by_the_broker_and_the_connection_stays(polled, paho):
+    heard: list[int] = []
+    polled.subscribe("big/#", lambda m: heard.append(len(m.payload)))
+    polled.start()
+    paho.start()
+    paho.wait_published("big/a", b"x" * (MAX_PACKET + 1))
+    paho.wait_published("big/a", b"small")
+    until(polled, lambda: heard == [5])
+    assert polled.connected.is_set()
 
 
 def test_an_idle_connection_is_kept_alive_by_pings(broker):

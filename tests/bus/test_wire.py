@@ -31,6 +31,8 @@ def test_variable_byte_integer_out_of_range():
     # ... with a Last Will (QoS 1, retained) "s" = "off", user "u", password "p"
     (wire.connect("c", 30, will=("s", b"off"), username="u", password="p"),
      "101d00044d51545405ee001e00" "000163" "00" "000173" "00036f6666" "000175" "000170"),
+    # ... with a Maximum Packet Size of 4 MiB
+    (wire.connect("c", 30, max_packet=4 * 2**20), "101300044d5154540502001e052700400000000163"),
     (wire.publish(b"a/b", b"hi", qos=1, retain=True, mid=10), "330a0003612f62000a006869"),
     (wire.publish(b"a/b", b"hi", qos=0), "30080003612f62006869"),
     # a response topic "r" and correlation data 0x0102
@@ -118,6 +120,13 @@ def test_frame_reader_finds_the_same_packets_however_the_stream_is_cut(sizes, cu
 def test_frame_reader_refuses_a_five_byte_length():
     with pytest.raises(wire.MalformedPacket):
         wire.FrameReader().feed(bytes.fromhex("30ffffffff7f"))
+
+
+def test_frame_reader_refuses_a_packet_over_its_limit_before_its_body_comes():
+    reader = wire.FrameReader(max_length=1000)
+    assert reader.feed(bytes(wire.publish(b"t", b"x" * 990, qos=0)))  # 996 bytes: fine
+    with pytest.raises(wire.MalformedPacket, match="more than the 1000"):
+        reader.feed(bytes.fromhex("30e907"))  # 1001 bytes announced, none of them sent
 
 
 def test_connack_with_properties():
