@@ -5,10 +5,10 @@ thread beside it, every SQLite call (which releases the GIL) had to wait to
 get the GIL back; and requests that arrive together are read together and
 committed together.
 
-It speaks MQTT 5 itself (bus/wire.py) rather than through paho: paho spent
-about 0.7 ms of CPU per request on building ``Properties`` objects and
-queueing packets one by one, which capped the controller near 1,000
-requests a second on one core. Here one ``poll()`` reads everything that
+It speaks MQTT 5 itself (bus/wire.py) rather than through paho: paho's
+packet handling (a ``Properties`` object built for every packet, each
+packet queued and sent on its own) was over half of the controller's CPU
+per request and capped it near 1,000 requests a second on one core. Here one ``poll()`` reads everything that
 arrived with one recv, and everything the loop published goes out with one
 send. Its interface and behaviour are BusClient's (connect, Last Will,
 subscriptions renewed on every connect, v5 request/response, QoS 1 messages
@@ -88,7 +88,7 @@ class PolledBusClient:
 
     # -- lifecycle -----------------------------------------------------------
     def start(self, wait: float | None = 10.0) -> PolledBusClient:
-        """Connect now; with ``wait``, poll until connected or raise BrokerError."""
+        """Connect (at the next ``poll()``); with ``wait``, poll until connected or raise BrokerError."""
         self._stopped = False
         self._retry_at = 0.0
         if self._wake_r.fileno() == -1:  # started again after stop()
