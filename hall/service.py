@@ -79,9 +79,7 @@ class HallService:
         next_tick = time.monotonic()
         while not stop.is_set():
             alive()
-            state_due = self.publisher.due_in()
-            wait = max(0.0, min(next_tick - time.monotonic(), 0.5, 1.0 if state_due is None else state_due))
-            self.bus.poll(wait)
+            self.bus.poll(self._wait(next_tick))
             if self._republish_due:
                 self._republish_due = False
                 self._guarded(self.publisher.everything, self.clock())
@@ -95,6 +93,14 @@ class HallService:
             if time.monotonic() >= next_tick:
                 self._guarded(self._tick)
                 next_tick = time.monotonic() + self.tick_s
+
+    def _wait(self, next_tick: float) -> float:
+        """How long the next poll may wait: not at all while requests wait (the poll
+        after a batch reads them), else until the next tick or the state is due."""
+        if self._inbox:
+            return 0.0
+        state_due = self.publisher.due_in()
+        return max(0.0, min(next_tick - time.monotonic(), 0.5, 1.0 if state_due is None else state_due))
 
     def _connected(self) -> None:
         self._republish_due = True

@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import time
 
+from bus.client import Message
+from hall.outcome import Outcome
 from hall.publisher import STATE_INTERVAL_S
+from hall.service import HallService
 
 
 def test_a_lone_ticket_is_shown_at_once(hall, peer):
@@ -31,3 +34,18 @@ def test_a_stream_of_tickets_is_published_at_most_every_interval_and_ends_right(
     states = [m for m in peer.heard.messages[mark:] if m.topic == queue]
     assert len(states) <= elapsed / STATE_INTERVAL_S + 2  # not one per ticket
     assert states[-1] is last and json.loads(last.payload)["next"] == numbers[:5]
+
+
+def test_the_loop_does_not_sleep_while_requests_wait(hall_config, clock):
+    """Requests read by the poll that follows a batch are handled next, not after the state's pause."""
+    service = HallService(hall_config, clock=clock)
+    try:
+        service.publisher.events(Outcome(reply={}, depts={"02"}))
+        service.publisher.flush(clock())
+        service.publisher.events(Outcome(reply={}, depts={"02"}))  # changed again: due in 50 ms
+        far = time.monotonic() + 60
+        assert 0 < service._wait(far) <= STATE_INTERVAL_S
+        service._inbox.append(Message("paihao/v1/x/kiosks/k1/request", b"{}"))
+        assert service._wait(far) == 0
+    finally:
+        service.close()
