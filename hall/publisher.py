@@ -60,6 +60,10 @@ class Publisher:
             return None
         return max(0.0, self._flushed_at + STATE_INTERVAL_S - time.monotonic())
 
+    def late(self) -> bool:
+        """Changed state has waited two intervals: publish it even before waiting requests."""
+        return self.dirty and time.monotonic() - self._flushed_at >= 2 * STATE_INTERVAL_S
+
     def flush(self, now: datetime) -> None:
         """Publish the retained state that changed since the last flush."""
         dirty, self._dirty, self._flushed_at = self._dirty, Outcome(reply={}), time.monotonic()

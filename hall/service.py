@@ -87,8 +87,9 @@ class HallService:
                 batch, self._inbox[:] = list(self._inbox), []
                 self._guarded(self.handle_batch, batch)
                 self.bus.poll(0)  # more requests waiting already? the state can wait for them
-            # Retained state: at once after a quiet spell, then every 50 ms while requests come.
-            if self.publisher.due_in() == 0:
+            # Retained state: at once after a quiet spell, then every 50 ms while requests
+            # come. Requests already read go first, unless the state is an interval late.
+            if self.publisher.due_in() == 0 and (not self._inbox or self.publisher.late()):
                 self._guarded(self.publisher.flush, self.clock())
             if time.monotonic() >= next_tick:
                 self._guarded(self._tick)
