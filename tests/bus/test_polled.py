@@ -154,6 +154,69 @@ def test_a_message_too_large_is_dropped_by_the_broker_and_the_connection_stays(p
     assert polled.connected.is_set()
 
 
+def test_the_brokers_receive_maximum_is_obeyed():
+    """A broker announcing Receive Maximum 2 gets two messages, and a third only after an ack."""
+    server = socket.create_server(("127.0.0.1", 0))
+    client = PolledBusClient(name(), "127.0.0.1", server.getsockname()[1])
+    accepted: list[socket.socket] = []
+    try:
+        client.poll(0)  # connects: CONNECT sent
+        conn, _ = server.accept()
+        accepted.append(conn)
+        reader = wire.FrameReader()
+        assert [first >> 4 for first, _ in reader.feed(conn.recv(1024))] == [wire.CONNECT]
+        conn.sendall(bytes(wire.frame(wire.CONNACK << 4, b"\x00\x00\x03\x21\x00\x02")))
+        until(client, client.connected.is_set)
+        for n in range(5):
+            client.publish("rm/t", str(n))
+        client.flush()
+        conn.settimeout(5)
+
+        def published(count: int) -> list[wire.Publish]:
+            found: list[wire.Publish] = []
+            while len(found) < count:
+                found += [wire.parse_publish(f, b) for f, b in reader.feed(conn.recv(4096)) if f >> 4 == wire.PUBLISH]
+            return found
+
+        first = published(2)
+        client.poll(0.2)  # nothing more may come: the window is full
+        conn.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            conn.recv(4096)
+        conn.sendall(wire.puback(first[0].mid))
+        more: list[wire.Publish] = []
+
+        def arrived() -> bool:
+            try:
+                more.extend(wire.parse_publish(f, b) for f, b in reader.feed(conn.recv(4096)))
+            except BlockingIOError:
+                pass
+            return bool(more)
+
+        until(client, arrived)  # the client reads the ack and sends the next one
+        assert [m.payload for m in first + more] == [b"0", b"1", b"2"]
+    finally:
+        client.stop()
+        for conn in accepted:
+            conn.close()
+        server.close()
+
+
+def test_a_broker_with_a_small_receive_maximum_still_gets_every_message_in_order():
+    with LocalBroker(max_inflight=5) as private:
+        heard: list[bytes] = []
+        client = PolledBusClient(name(), "127.0.0.1", private.port)
+        client.subscribe("rm/#", lambda m: heard.append(m.payload))
+        try:
+            client.start()
+            for n in range(200):
+                client.publish("rm/t", str(n))
+            until(client, lambda: len(heard) == 200)
+        finally:
+            client.stop()
+    assert heard == [str(n).encode() for n in range(200)]
+
+
 def test_an_idle_connection_is_kept_alive_by_pings(broker):
     connects: list[int] = []
     client = PolledBusClient(name(), "127.0.0.1", broker.port, keepalive=1, on_connected=lambda: connects.append(1))
