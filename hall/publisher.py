@@ -4,8 +4,7 @@ Events go out as soon as their change is committed. Retained state is
 marked dirty and published at most once every ``STATE_INTERVAL_S``: a lone
 request's state goes out at once, but under a stream of requests a
 department's queue is published twenty times a second rather than once per
-ticket, which is all a screen can show. At 500 requests a second that
-halves the controller's messages and a third of its CPU per request.
+ticket, which is all a screen can show.
 """
 
 from __future__ import annotations
@@ -73,7 +72,9 @@ class Publisher:
             self.bus.publish(self.topics.window(window), self.engine.window_state(window, now), retain=True)
         if dirty.calls:
             self.bus.publish(self.topics.recent_calls, self.recent_calls.state(), retain=True)
-        if dirty.windows or dirty.cards:  # only what windows do starts or ends a card (and the tick)
+        # Cards start and end with what windows do (next, complete, accept, case_done...)
+        # or with time, which the tick looks after: a ticket issued changes none.
+        if dirty.windows or dirty.cards:
             self.cards(now, force=False)
 
     def cards(self, now: datetime, *, force: bool) -> None:
