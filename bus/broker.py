@@ -35,11 +35,13 @@ def free_port() -> int:
 class LocalBroker:
     """``with LocalBroker() as broker:`` gives ``broker.port``; ``restart()`` keeps the port."""
 
-    def __init__(self, port: int | None = None, *, tcp_nodelay: bool = True, persistence: bool = False) -> None:
+    def __init__(self, port: int | None = None, *, tcp_nodelay: bool = True, persistence: bool = False,
+                 max_inflight: int = 0) -> None:
         self.host = "127.0.0.1"
         self.port = port or free_port()
         self.tcp_nodelay = tcp_nodelay
         self.persistence = persistence
+        self.max_inflight = max_inflight  # 0: no limit; else also the Receive Maximum it announces
         self._dir = Path(tempfile.mkdtemp(prefix="paihao-broker-"))
         self._process: subprocess.Popen | None = None
 
@@ -51,7 +53,7 @@ class LocalBroker:
             f"persistence_location {self._dir}/",
             f"set_tcp_nodelay {'true' if self.tcp_nodelay else 'false'}",
             "max_queued_messages 100000",
-            "max_inflight_messages 0",
+            f"max_inflight_messages {self.max_inflight}",
             "log_dest stderr",
             "log_type error",
             "log_type warning",

@@ -49,27 +49,30 @@ class Engine:
             (source, request.request_id),
         ).fetchone()
         if cached:
-            return Outcome(reply=json.loads(cached[0]))
+            return Outcome(reply=json.loads(cached[0]), reply_json=cached[0])
         try:
             with transaction(self.db):
                 outcome = self._apply(source, request, now)
                 # After _apply: a refusal rolls the transaction back, and the
                 # journal would believe a checkpoint saved that never was.
                 self.journal.checkpoint()
-                self._remember(source, request, outcome.reply, now)
+                outcome.reply_json = self._remember(source, request, outcome.reply, now)
         except Refused as refused:
             # The refusal is remembered too: a resend of the same request_id
             # gets this same answer, even if the hall has moved on meanwhile.
             outcome = Outcome(reply=refused.reply())
             with transaction(self.db):
-                self._remember(source, request, outcome.reply, now)
+                outcome.reply_json = self._remember(source, request, outcome.reply, now)
         return outcome
 
-    def _remember(self, source: str, request: Request, reply: dict, now: datetime) -> None:
+    def _remember(self, source: str, request: Request, reply: dict, now: datetime) -> str:
+        """Store the reply for a resend of this request_id; return it encoded, as it is sent."""
+        text = json.dumps(reply, ensure_ascii=False, separators=(",", ":"))
         self.db.conn.execute(
             "INSERT INTO requests (source, request_id, response, at) VALUES (?, ?, ?, ?)",
-            (source, request.request_id, json.dumps(reply, ensure_ascii=False), now.timestamp()),
+            (source, request.request_id, text, now.timestamp()),
         )
+        return text
 
     def _apply(self, source: str, request: Request, now: datetime) -> Outcome:
         if isinstance(request, SmsInbox):
@@ -101,12 +104,13 @@ class Engine:
         day = self.local_day(now)
         number = next_number(self.db, day, dept.code)
         ahead = self._scalar("SELECT count(*) FROM tickets WHERE dept = ? AND status = 'waiting'", (dept.code,))
-        ticket_id = self.db.conn.execute(
+        # queue_seq is the issue order: the id this row gets (tickets are never deleted),
+        # set in the INSERT itself rather than by an UPDATE that rewrites the row and its index.
+        self.db.conn.execute(
             "INSERT INTO tickets (day, number, dept, item, phone, kiosk, status, queue_seq, issued_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'waiting', 0, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, 'waiting', (SELECT coalesce(max(id), 0) + 1 FROM tickets), ?)",
             (day, number, dept.code, item.code, phone, kiosk, now.timestamp()),
-        ).lastrowid
-        self.db.conn.execute("UPDATE tickets SET queue_seq = id WHERE id = ?", (ticket_id,))
+        )
         est_wait_s = self.estimated_wait(dept.code, ahead)
         event = self.journal.emit(
             "ticket_issued", now, ticket=number, kiosk=kiosk, dept=dept.code, item=item.code,

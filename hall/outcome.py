@@ -32,6 +32,7 @@ class Outcome:
     # Texts queued in the outbox ({id, phone, text}): offered on sms/outbox after the commit.
     # Full phone numbers: they go nowhere else, not into a reply, an event or a log.
     sms: list[dict] = field(default_factory=list)
+    reply_json: str | None = None  # the reply as remembered, sent as is (not encoded twice)
 
     def merge(self, other: Outcome) -> None:
         self.events += other.events

@@ -1,10 +1,10 @@
 """What the controller tells the hall: events at once, retained state when it changed.
 
 Events go out as soon as their change is committed. Retained state is
-marked dirty and published when the loop goes idle, or at the latest
-``STATE_INTERVAL_S`` after the first change: under a burst of requests a
-department's queue is published a few times a second rather than once per
-ticket, which is all a screen can show and halves the controller's messages.
+marked dirty and published at most once every ``STATE_INTERVAL_S``: a lone
+request's state goes out at once, but under a stream of requests a
+department's queue is published twenty times a second rather than once per
+ticket, which is all a screen can show.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import logging
 import time
 from datetime import datetime
 
-from bus.client import BusClient
+from bus.polled import PolledBusClient
 from bus.topics import Topics
 from hall.engine import Engine
 from hall.outcome import Outcome
@@ -28,11 +28,11 @@ CARDS_REFRESH_S = 60  # republish cards/active this often even if unchanged, for
 
 
 class Publisher:
-    def __init__(self, bus: BusClient, topics: Topics, engine: Engine, supervisor: Supervisor) -> None:
+    def __init__(self, bus: PolledBusClient, topics: Topics, engine: Engine, supervisor: Supervisor) -> None:
         self.bus, self.topics, self.engine, self.supervisor = bus, topics, engine, supervisor
         self.recent_calls = RecentCalls(engine)
         self._dirty = Outcome(reply={})
-        self._dirty_since: float | None = None
+        self._flushed_at = time.monotonic() - STATE_INTERVAL_S
         self._cards_shown: tuple = ()
         self._cards_at = 0.0
 
@@ -44,8 +44,6 @@ class Publisher:
                 outcome.calls = True
         self._dirty.merge(Outcome(reply={}, depts=outcome.depts, windows=outcome.windows,
                                   calls=outcome.calls, cards=outcome.cards))
-        if self._dirty_since is None and self.dirty:
-            self._dirty_since = time.monotonic()
 
     def _event(self, event: dict) -> None:
         self.bus.publish(self.topics.event(event["type"]), event)
@@ -56,20 +54,29 @@ class Publisher:
         d = self._dirty
         return bool(d.depts or d.windows or d.calls or d.cards)
 
-    def overdue(self) -> bool:
-        """Changed state has waited long enough: publish even though requests keep coming."""
-        return self._dirty_since is not None and time.monotonic() - self._dirty_since >= STATE_INTERVAL_S
+    def due_in(self) -> float | None:
+        """Seconds until the changed state may be published (0: now); None if nothing changed."""
+        if not self.dirty:
+            return None
+        return max(0.0, self._flushed_at + STATE_INTERVAL_S - time.monotonic())
+
+    def late(self) -> bool:
+        """Changed state has waited two intervals: publish it even before waiting requests."""
+        return self.dirty and time.monotonic() - self._flushed_at >= 2 * STATE_INTERVAL_S
 
     def flush(self, now: datetime) -> None:
         """Publish the retained state that changed since the last flush."""
-        dirty, self._dirty, self._dirty_since = self._dirty, Outcome(reply={}), None
+        dirty, self._dirty, self._flushed_at = self._dirty, Outcome(reply={}), time.monotonic()
         for dept in sorted(dirty.depts):
             self.bus.publish(self.topics.queue(dept), queue_state(self.engine, dept), retain=True)
         for window in sorted(dirty.windows):
             self.bus.publish(self.topics.window(window), self.engine.window_state(window, now), retain=True)
         if dirty.calls:
             self.bus.publish(self.topics.recent_calls, self.recent_calls.state(), retain=True)
-        self.cards(now, force=False)
+        # Cards start and end with what windows do (next, complete, accept, case_done...)
+        # or with time, which the tick looks after: a ticket issued changes none.
+        if dirty.windows or dirty.cards:
+            self.cards(now, force=False)
 
     def cards(self, now: datetime, *, force: bool) -> None:
         """cards/active when its list changed, every CARDS_REFRESH_S, or when forced."""

@@ -78,8 +78,7 @@ class HallService:
         next_tick = time.monotonic()
         while not stop.is_set():
             alive()
-            wait = 0.0 if self.publisher.dirty else max(0.0, min(next_tick - time.monotonic(), 0.5))
-            self.bus.poll(wait)
+            self.bus.poll(self._wait(next_tick))
             if self._republish_due:
                 self._republish_due = False
                 self._guarded(self.publisher.everything, self.clock())
@@ -87,14 +86,23 @@ class HallService:
                 batch, self._inbox[:] = list(self._inbox), []
                 self._guarded(self.handle_batch, batch)
                 self.bus.poll(0)  # more requests waiting already? the state can wait for them
-            # Retained state: once the requests stop coming, or every 50 ms of a burst.
-            if self.publisher.dirty and (not self._inbox or self.publisher.overdue()):
+            # Retained state: at once after a quiet spell, then every 50 ms while requests
+            # come. Requests already read go first, unless the state is an interval late.
+            if self.publisher.due_in() == 0 and (not self._inbox or self.publisher.late()):
                 self._guarded(self.publisher.flush, self.clock())
             if time.monotonic() >= next_tick:
                 self._guarded(self._tick)
                 next_tick = time.monotonic() + self.tick_s
             if self.reports.ready():
                 self._guarded(self._report_made)
+
+    def _wait(self, next_tick: float) -> float:
+        """How long the next poll may wait: not at all while requests wait (the poll
+        after a batch reads them), else until the next tick or the state is due."""
+        if self._inbox:
+            return 0.0
+        state_due = self.publisher.due_in()
+        return max(0.0, min(next_tick - time.monotonic(), 0.5, 1.0 if state_due is None else state_due))
 
     def _connected(self) -> None:
         self._republish_due = True
@@ -152,7 +160,7 @@ class HallService:
                     outcome = Outcome(reply=error_reply(ErrorCode.INTERNAL, "internal error; nothing was changed"))
                 answered.append((message, outcome))
         for message, outcome in answered:
-            self._answer(message, outcome.reply)
+            self._answer(message, outcome.reply, outcome.reply_json)
             batch.merge(outcome)
         self.publisher.events(batch)
         self.publisher.sms(batch.sms, now)
@@ -227,8 +235,8 @@ class HallService:
         log.warning("refused a message on %s: %s: %s", message.topic, code, text)
         self._answer(message, error_reply(code, text))
 
-    def _answer(self, message: Message, reply: dict) -> None:
-        if not self.bus.reply(message, reply):
+    def _answer(self, message: Message, reply: dict, encoded: str | None = None) -> None:
+        if not self.bus.reply(message, encoded or reply):
             if not reply.get("ok"):
                 log.warning("no response topic on %s, so the error could not be answered", message.topic)
 
