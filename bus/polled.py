@@ -52,6 +52,13 @@ RECV_BYTES = 256 * 1024
 # The broker drops larger messages for us (a request is refused above 16 KiB anyway):
 # one publish of hundreds of megabytes must not take the controller's memory with it.
 MAX_PACKET = 4 * 2**20
+# What a refusal means, in the words of the MQTT 5 specification (3.2.2.2), for the log.
+CONNACK_REASONS = {
+    0x80: "Unspecified error", 0x84: "Unsupported Protocol Version", 0x85: "Client Identifier not valid",
+    0x86: "Bad User Name or Password", 0x87: "Not authorized", 0x88: "Server unavailable",
+    0x89: "Server busy", 0x8A: "Banned", 0x8C: "Bad authentication method", 0x95: "Packet too large",
+    0x97: "Quota exceeded", 0x9F: "Connection rate exceeded",
+}
 
 
 class PolledBusClient:
@@ -286,7 +293,8 @@ class PolledBusClient:
     def _on_connack(self, body: bytes) -> None:
         reason, props = wire.parse_connack(body)
         if reason >= 0x80:
-            log.error("MQTT broker %s:%s refused %s: reason 0x%02x", self.host, self.port, self.client_id, reason)
+            log.error("MQTT broker %s:%s refused %s: %s (reason 0x%02x)", self.host, self.port, self.client_id,
+                      CONNACK_REASONS.get(reason, "refused"), reason)
             self._close()
             self._schedule_retry()
             return
