@@ -32,6 +32,12 @@ def name() -> str:
     return f"t-{uuid.uuid4().hex[:8]}"
 
 
+def settle(client: PolledBusClient | BusClient) -> None:
+    """Until the broker has handled all this client sent so far, its subscriptions included:
+    it acknowledges a QoS 1 message only after what came before it on the same connection."""
+    client.wait_published(f"settle/{name()}", "", timeout=5)
+
+
 @pytest.fixture
 def polled(broker: LocalBroker) -> Iterator[PolledBusClient]:
     client = PolledBusClient(name(), "127.0.0.1", broker.port, reply_topic=f"replies/{name()}")
@@ -73,6 +79,7 @@ def test_request_from_polled_answered_by_paho(polled, paho, size):
     topic = f"请求/{name()}"
     paho.subscribe(topic, lambda m: paho.reply(m, {"echo": json.loads(m.payload), "size": len(m.payload)}))
     paho.start()
+    settle(paho)
     polled.start()
     body = {"text": "办" * size}
     reply = polled.request(topic, body, timeout=10)
@@ -83,6 +90,7 @@ def test_request_from_polled_answered_by_paho(polled, paho, size):
 def test_requests_from_paho_answered_by_polled_each_to_its_sender(polled, paho):
     responder = Responder(polled, "hall/+/request")
     polled.start()
+    settle(polled)
     responder.start()
     try:
         paho.start()
@@ -118,6 +126,7 @@ def test_last_will_when_the_connection_drops_but_not_after_stop(broker, paho):
     root = name()  # the wills are retained: topics of this test alone
     watcher = Recorder(paho, f"{root}/#")
     paho.start()
+    settle(paho)
     dropped = PolledBusClient(name(), "127.0.0.1", broker.port, will=(f"{root}/dropped", "offline")).start()
     stopped = PolledBusClient(name(), "127.0.0.1", broker.port, will=(f"{root}/stopped", "offline")).start()
     try:
@@ -138,7 +147,7 @@ def test_no_local_hears_others_but_not_itself(polled, paho):
     polled.subscribe("nl/#", lambda m: heard.append(m.payload), no_local=True)
     polled.start()
     paho.start()
-    polled.wait_published("nl/a", "mine")  # the broker has it before the next one
+    polled.wait_published("nl/a", "mine")  # subscribed, and the broker has it before the next one
     paho.publish("nl/a", "theirs")
     until(polled, lambda: heard == [b"theirs"])
 
@@ -147,6 +156,7 @@ def test_a_message_too_large_is_dropped_by_the_broker_and_the_connection_stays(p
     heard: list[int] = []
     polled.subscribe("big/#", lambda m: heard.append(len(m.payload)))
     polled.start()
+    settle(polled)
     paho.start()
     paho.wait_published("big/a", b"x" * (MAX_PACKET + 1))
     paho.wait_published("big/a", b"small")
