@@ -19,8 +19,9 @@ SWITCH_INTERVAL_S = 0.0005
 def run_hall(config: HallConfig, *, clock: Clock = utc_now, stop: threading.Event | None = None) -> None:
     """Run until ``stop`` is set or SIGTERM/SIGINT arrives (in the main thread)."""
     stop = stop or threading.Event()
-    # The hall loop releases the GIL on every SQLite call; with the default 5 ms
-    # switch interval it can then wait that long for paho's thread to hand it back.
+    # The hall loop releases the GIL on every SQLite call; with the default 5 ms switch
+    # interval it could then wait that long for another thread (the monthly report's worker)
+    # to hand it back.
     sys.setswitchinterval(SWITCH_INTERVAL_S)
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGINT):
