@@ -11,8 +11,9 @@ the display counts what it hears and remembers it in its state file:
   cards earned while the display was away that are still open;
 - a card earned *and closed* while the display was not listening is lost. The
   events' ``seq`` shows when that may have happened: a jump in seq (or no
-  remembered seq at all) is recorded as a gap, and the wall prints it beside the
-  tally ("09:58–10:05 可能漏计") instead of pretending to be complete.
+  remembered seq at all, unless it is the hall's very first event, seq 1) is
+  recorded as a gap, and the wall prints it beside the tally ("09:58–10:05
+  可能漏计") instead of pretending to be complete.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class CardTally:
     def heard(self, seq: int, at: datetime, event: dict) -> None:
         """Any event (not a duplicate): notes gaps in seq, counts it if it is a card."""
         self.roll(at)
-        if self.last_seq is None or seq != self.last_seq + 1:
+        expected = self.last_seq + 1 if self.last_seq is not None else 1  # seq 1: the hall's very first event
+        if seq != expected:
             start = max(self.last_at, self._midnight()) if self.last_at else self._midnight()
             if start < at:
                 self.gaps.append((start, at))

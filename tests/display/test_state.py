@@ -94,6 +94,13 @@ def test_the_tally_counts_each_card_once_and_notes_gaps() -> None:
     assert tally.gap_note() == "09:00–09:07 等2段 可能漏计"
 
 
+def test_a_wall_that_hears_the_halls_very_first_event_has_missed_nothing() -> None:
+    tally = CardTally(TZ, NOW.date())
+    tally.heard(1, NOW, {"type": "window_login"})  # seq 1: nothing came before it (a new hall, the demo)
+    tally.heard(2, NOW + timedelta(seconds=1), {"type": "card", "dept": "02", "ticket": "02001", "level": "yellow"})
+    assert tally.gap_note() == "" and tally.counts() == {"02": (1, 0)}
+
+
 def test_the_tally_survives_a_restart_and_empties_at_midnight() -> None:
     tally = CardTally(TZ, NOW.date())
     tally.last_seq, tally.last_at = 9, NOW - timedelta(hours=12)
