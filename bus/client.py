@@ -71,6 +71,16 @@ def encode(payload: dict | list | str | bytes) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+def resolve_reply(future: Future | None, message: Message) -> None:
+    """Hand a reply to the request waiting for it (BusClient's and PolledBusClient's alike)."""
+    if future is None or future.done():
+        return  # a late reply to a request already given up on
+    try:
+        future.set_result(json.loads(message.payload))
+    except ValueError as exc:
+        future.set_exception(exc)
+
+
 class BusClient:
     """A paho client with reconnect, Last Will, re-subscription and request/response.
 
@@ -255,12 +265,7 @@ class BusClient:
     def _handle_reply(self, message: Message) -> None:
         with self._pending_lock:
             future = self._pending.pop(message.correlation_data or b"", None)
-        if future is None or future.done():
-            return  # a late reply to a request already given up on
-        try:
-            future.set_result(json.loads(message.payload))
-        except ValueError as exc:
-            future.set_exception(exc)
+        resolve_reply(future, message)
 
     # -- paho callbacks: never let an exception escape ----------------------
     def _handle_socket_open(self, client: mqtt.Client, userdata: object, sock: object) -> None:

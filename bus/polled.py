@@ -20,7 +20,6 @@ it from one thread at a time. What is published goes out at the next
 
 from __future__ import annotations
 
-import json
 import logging
 import select
 import socket
@@ -34,7 +33,7 @@ from concurrent.futures import Future
 from paho.mqtt.client import topic_matches_sub
 
 from bus import wire
-from bus.client import Handler, Message, encode
+from bus.client import Handler, Message, encode, resolve_reply
 from bus.outbox import Outbox, Outgoing
 from paihao.errors import BrokerError, BusTimeout
 
@@ -52,13 +51,6 @@ RECV_BYTES = 256 * 1024
 # The broker drops larger messages for us (a request is refused above 16 KiB anyway):
 # one publish of hundreds of megabytes must not take the controller's memory with it.
 MAX_PACKET = 4 * 2**20
-# What a refusal means, in the words of the MQTT 5 specification (3.2.2.2), for the log.
-CONNACK_REASONS = {
-    0x80: "Unspecified error", 0x84: "Unsupported Protocol Version", 0x85: "Client Identifier not valid",
-    0x86: "Bad User Name or Password", 0x87: "Not authorized", 0x88: "Server unavailable",
-    0x89: "Server busy", 0x8A: "Banned", 0x8C: "Bad authentication method", 0x95: "Packet too large",
-    0x97: "Quota exceeded", 0x9F: "Connection rate exceeded",
-}
 
 
 class PolledBusClient:
@@ -294,7 +286,7 @@ class PolledBusClient:
         reason, props = wire.parse_connack(body)
         if reason >= 0x80:
             log.error("MQTT broker %s:%s refused %s: %s (reason 0x%02x)", self.host, self.port, self.client_id,
-                      CONNACK_REASONS.get(reason, "refused"), reason)
+                      wire.CONNACK_REASONS.get(reason, "refused"), reason)
             self._close()
             self._schedule_retry()
             return
@@ -465,13 +457,7 @@ class PolledBusClient:
         return correlation, future
 
     def _handle_reply(self, message: Message) -> None:
-        future = self._pending.pop(message.correlation_data or b"", None)
-        if future is None or future.done():
-            return  # a late reply to a request already given up on
-        try:
-            future.set_result(json.loads(message.payload))
-        except ValueError as exc:
-            future.set_exception(exc)
+        resolve_reply(self._pending.pop(message.correlation_data or b"", None), message)
 
 
 def _wake_pair() -> tuple[socket.socket, socket.socket]:

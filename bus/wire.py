@@ -321,3 +321,12 @@ def parse_disconnect(body: bytes) -> tuple[int, str | None]:
         return 0, None
     props, _ = read_properties(body, 1) if len(body) > 1 else ({}, 1)
     return body[0], props.get(REASON_STRING)  # type: ignore[return-value]
+
+
+# What a refusal means, in the words of the MQTT 5 specification (3.2.2.2), for the log.
+CONNACK_REASONS = {
+    0x80: "Unspecified error", 0x84: "Unsupported Protocol Version", 0x85: "Client Identifier not valid",
+    0x86: "Bad User Name or Password", 0x87: "Not authorized", 0x88: "Server unavailable",
+    0x89: "Server busy", 0x8A: "Banned", 0x8C: "Bad authentication method", 0x95: "Packet too large",
+    0x97: "Quota exceeded", 0x9F: "Connection rate exceeded",
+}
