@@ -13,12 +13,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import CancelledError, Future
 
 from firmware_bridge.phones import masked
 from firmware_bridge.link import BridgeLink
 from firmware_bridge.store import BridgeStore
 from firmware_bridge.worker import Backoff
-from paihao.errors import BusTimeout
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ class InboxCourier:
         self._on_change = on_change
         self._wake = threading.Event()
         self._stopping = False
+        self._in_flight: Future | None = None
         self._thread: threading.Thread | None = None
 
     def start(self) -> InboxCourier:
@@ -44,8 +45,13 @@ class InboxCourier:
         return self._thread is not None and self._thread.is_alive()
 
     def stop(self) -> None:
+        """Stop now: a hand-over still waiting for the hall is given up (the message stays
+        in the store and goes again at the next start; the hall takes a request_id once)."""
         self._stopping = True
         self._wake.set()
+        in_flight = self._in_flight
+        if in_flight is not None:
+            in_flight.cancel()
         if self._thread:
             self._thread.join(self.reply_timeout_s + 5)
 
@@ -78,14 +84,22 @@ class InboxCourier:
             for message in waiting:
                 if self._stopping:
                     return None
+                self._in_flight = future = self.link.hand_over(message)
+                if self._stopping:
+                    future.cancel()  # stop() may have looked before the future was set
                 try:
-                    reply = self.link.hand_over(message, self.reply_timeout_s)
-                except BusTimeout:
+                    reply = future.result(self.reply_timeout_s)
+                except CancelledError:
+                    return None
+                except TimeoutError:
+                    future.cancel()
                     self.retry_in_s = delay = self._backoff.next()
                     log.warning("the hall did not take a received message within %g s; asking again in %g s",
                                 self.reply_timeout_s, delay)
                     self._on_change()
                     return delay
+                finally:
+                    self._in_flight = None
                 self._backoff.reset()
                 self.retry_in_s = None
                 self._answered(message.request_id, message.phone, reply)

@@ -171,6 +171,12 @@ class FakeModem:
         with self._lock:
             return self._lock.wait_for(lambda: predicate(self), timeout)
 
+    def nudge(self) -> None:
+        """Make every ``wait_for`` look at its predicate now: one that also waits on
+        something outside the modem (a stop event) need not wait out its timeout."""
+        with self._lock:
+            self._lock.notify_all()
+
     def wait_for_command(self, prefix: str, after: int = 0, timeout: float = 10.0) -> str:
         """The first command from index ``after`` on that starts with ``prefix``, once it came."""
         found: list[str] = []

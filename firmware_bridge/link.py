@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 
 from pydantic import ValidationError
 
@@ -104,11 +105,11 @@ class BridgeLink:
         """``sms/sent``: the outcome of one outbox id."""
         self.bus.publish(self.topics.sms_sent, answer)
 
-    def hand_over(self, message: Incoming, timeout: float) -> dict:
-        """Ask the hall to take a received message; its answer, or BusTimeout."""
+    def hand_over(self, message: Incoming) -> Future:
+        """Ask the hall to take a received message: a future of its answer (cancel it to give up)."""
         payload = {"request_id": message.request_id, "phone": message.phone, "text": message.text,
                    "received_at": message.received_at}
-        return self.bus.request(self.topics.sms_inbox, payload, timeout=timeout)
+        return self.bus.request_async(self.topics.sms_inbox, payload)
 
     def set_status(self, status: dict) -> None:
         """Publish the status, retained, if it differs from the last one published."""

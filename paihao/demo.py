@@ -146,7 +146,10 @@ def run_demo(config_path: str, *, speed: float = 30.0, seconds: float = 0, seed:
               f"database {workdir / 'hall.db'}; hall clock x{speed:g}. Ctrl-C stops.", flush=True)
         hall_clock = SpeedClock(speed)
         service = HallService(config, clock=hall_clock)
-        hall = threading.Thread(target=service.run, args=(stop,), name="hall", daemon=True)
+        # The hall stops last: devices still finishing (a text reply in the bridge's hands,
+        # a pad's last press) get their answer instead of waiting out a timeout.
+        hall_stop = threading.Event()
+        hall = threading.Thread(target=service.run, args=(hall_stop,), name="hall", daemon=True)
         hall.start()
         watcher = BusClient("paihao-demo", broker.host, broker.port, reply_topic=topics.replies("paihao-demo"))
         watcher.subscribe(f"{topics.root}/events/#", EventPrinter(config))
@@ -162,6 +165,8 @@ def run_demo(config_path: str, *, speed: float = 30.0, seconds: float = 0, seed:
             run_devices_until(config, devices_output, rng, stop, seconds, hall_clock)
             stop.set()
         traffic.join(10)
+        hall_stop.set()
+        service.wake()
         hall.join(10)
         watcher.stop()
         service.close()

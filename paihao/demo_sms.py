@@ -76,6 +76,7 @@ def demo_sms(config: HallConfig, workdir: Path, rng: random.Random, speed: float
         yield app
     finally:
         stop.set()
+        fake.nudge()
         citizens.join(5)
         app.close()
         fake.stop()

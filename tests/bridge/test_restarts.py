@@ -4,6 +4,7 @@ the broker, the hall — and the bridge as a process: SIGTERM, its Last Will, th
 from __future__ import annotations
 
 import signal
+import threading
 import sqlite3
 import subprocess
 import sys
@@ -245,3 +246,29 @@ def test_the_bridge_db_lives_beside_the_hall_db_unless_told(tmp_path, broker):
     assert db_path(config, config.bridges[0]) == Path(config.storage.db).parent / "bridge-gsm1.db"
     elsewhere = bridge_config(tmp_path, broker.port, extra='db = "/var/lib/paihao/sms.db"\n')
     assert db_path(elsewhere, elsewhere.bridges[0]) == Path("/var/lib/paihao/sms.db")
+
+
+def test_a_bridge_stopped_while_the_hall_does_not_answer_stops_at_once_and_asks_again_later(tmp_path, broker, fake):
+    """A stop (SIGTERM, the demo's Ctrl-C) does not wait out the hall's reply timeout: the hand-over
+    is given up, the message stays in the bridge's store and goes again, same id, at the next start."""
+    config = bridge_config(tmp_path, broker.port)
+    config = config.model_copy(update={"bridges": [config.bridges[0].model_copy(update={"reply_timeout_s": 120.0})]})
+    hall = HallStandIn(broker.port, Topics(config.site.id), answering=False)
+    try:
+        app = BridgeApp(config, config.bridges[0], fake=fake).start()
+        ready(hall)
+        fake.deliver("13912345678", "1")
+        [asked] = hall.wait_requests(1)  # … and the bridge now waits for an answer that never comes
+        stopping = threading.Thread(target=app.close)
+        stopping.start()
+        stopping.join(30)
+        assert not stopping.is_alive(), "the bridge waited out the hall's 120 s reply timeout"
+        hall.answering = True
+        again = BridgeApp(config, config.bridges[0], fake=fake).start()
+        try:
+            [taken] = hall.wait_taken(1)
+            assert taken["request_id"] == asked["request_id"] and taken["text"] == "1"
+        finally:
+            again.close()
+    finally:
+        hall.stop()
