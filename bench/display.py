@@ -42,11 +42,12 @@ import psutil
 from bus.broker import LocalBroker
 from bus.client import BusClient
 from bus.topics import Topics
-from display.app import SWITCH_INTERVAL_S, DisplayApp, _without_pkg_resources
+from display.app import SWITCH_INTERVAL_S, DisplayApp
 from display.voice.announcer import SilentPlayer
 from display.voice.engines import FakeEngine
 from paihao.config import Mqtt, load_config
 from paihao.device_config import Display, Voice
+from paihao.pygame_env import without_pkg_resources
 
 CONFIG = ROOT / "config" / "rongchang.toml"
 CST = timezone(timedelta(hours=8))
@@ -200,7 +201,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=30)
     args = parser.parse_args()
     sys.setswitchinterval(SWITCH_INTERVAL_S)  # as run_display sets it ...
-    _without_pkg_resources()  # ... and this
+    without_pkg_resources()  # ... and this
     load = os.getloadavg()[0]
     print(f"(load average {load:.1f} on {os.cpu_count()} cores at the start: the times include waiting for a core)")
     folder = Path(tempfile.mkdtemp(prefix="paihao-bench-display-"))

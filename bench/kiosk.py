@@ -44,6 +44,7 @@ from kiosk.app import KioskApp  # noqa: E402
 from kiosk.printers import FakePrinter  # noqa: E402
 from paihao.config import load_config  # noqa: E402
 from paihao.device_config import FakePrinter as FakePrinterConfig  # noqa: E402
+from paihao.pygame_env import without_pkg_resources  # noqa: E402
 
 CONFIG = ROOT / "config" / "rongchang.toml"
 FRAME_BUDGET_MS = 1000 / 30
@@ -155,6 +156,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tickets", type=int, default=200)
     args = parser.parse_args()
+    without_pkg_resources()  # as run_kiosk does
     base = load_config(CONFIG)
     kiosks = [k.model_copy(update={"printer": FakePrinterConfig(type="fake")}) for k in base.kiosks]
     with LocalBroker() as broker, tempfile.TemporaryDirectory() as tmp:
