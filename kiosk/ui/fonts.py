@@ -28,8 +28,10 @@ class Fonts:
     so lines of one size stack evenly and share a baseline.
     """
 
+    # 4 MB holds every screen's steady text (bench/kiosk.py's frame times are the same as
+    # with 8 MB); at 8 MB a kiosk in service grew to its 80 MB limit as the cache filled.
     def __init__(self, path: str, face_index: int = 0, cache_size: int = 4096,
-                 cache_bytes: int = 8 * 1024 * 1024) -> None:
+                 cache_bytes: int = 4 * 1024 * 1024) -> None:
         if not pygame.freetype.get_init():
             pygame.freetype.init()
         self.path = path
