@@ -12,9 +12,9 @@ A row's ``status``:
 - ``sent`` / ``failed``: the bridge's word (final);
 - ``cancelling``: withdrawn (the number answered TD, in that same transaction). Never offered
   again; its id is offered on ``sms/cancel`` until the bridge answers, since the bridge may
-  already hold the text (waiting for a modem, for hours). The bridge's answer is final:
-- ``cancelled``: the bridge never sent it, and never will — or ``sent`` / ``failed`` when it
-  had already begun: what citizens really received counts.
+  already hold the text (waiting for a modem, for hours). The answer makes it ``cancelled``,
+  or ``sent`` / ``failed`` if its sending had already begun: what citizens received counts;
+- ``cancelled``: the bridge never sent it and never will (final).
 
 Ids are ``{site}-{prefix}-{row id}``: the row id is never reused (AUTOINCREMENT) and the
 prefix is random per database, so an id is never given twice, even to a bridge whose
