@@ -96,14 +96,33 @@ class SmsError(BaseModel):
     message: Annotated[str, StringConstraints(max_length=500)] = ""
 
 
+# The sms/sent error code of a text the bridge dropped on an sms/cancel before any of it went out.
+CANCELLED = "cancelled"
+# Ids per sms/cancel message: 100 ids of 64 characters stay far below MAX_PAYLOAD_BYTES.
+MAX_CANCEL_IDS = 100
+
+
 class SmsSent(BaseModel):
-    """``{root}/sms/sent``, bridge -> hall: the outcome of one outbox id (ok, or failed for good)."""
+    """``{root}/sms/sent``, bridge -> hall: the outcome of one outbox id (ok, failed for good, or
+    cancelled: error code ``cancelled``)."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
     id: SmsId
     ok: bool
     error: SmsError | None = None
+
+
+class SmsCancel(BaseModel):
+    """``{root}/sms/cancel``, hall -> bridge: drop these texts unless they have begun to go out.
+
+    Offered again until ``sms/sent`` names each id (cancelled, or what really happened).
+    No phone number: only the ids the hall gave on ``sms/outbox``.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    ids: Annotated[list[SmsId], Field(min_length=1, max_length=MAX_CANCEL_IDS)]
 
 
 class SmsInbox(Request):

@@ -89,8 +89,13 @@ class Topics:
 
     @property
     def sms_sent(self) -> str:
-        """bridge -> hall: {id, ok, error}: the modem sent it (or gave up for good)."""
+        """bridge -> hall: {id, ok, error}: the modem sent it (or gave up for good, or it was cancelled)."""
         return f"{self.root}/sms/sent"
+
+    @property
+    def sms_cancel(self) -> str:
+        """hall -> bridge: {ids}: texts withdrawn (TD); resent by the hall until ``sms/sent`` names each id."""
+        return f"{self.root}/sms/cancel"
 
     @property
     def sms_inbox(self) -> str:

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bus.payloads import SmsOutbox
+from bus.payloads import SmsCancel, SmsOutbox
 from firmware_bridge.courier import InboxCourier
 from firmware_bridge.fake_modem import FakeModem
 from firmware_bridge.link import BridgeLink
@@ -82,8 +82,8 @@ class BridgeApp:
         device = (lambda: self.fake.port) if self.fake else (lambda: bridge.modem.device)
         self.port_name = device
         self.store = BridgeStore(db_path(config, bridge), bridge_id=bridge.id, clock=clock)
-        self.link = BridgeLink(config, bridge.id, on_outbox=self._offered, on_connected=self._connected,
-                               on_hall_online=lambda: self.courier.wake(now=True))
+        self.link = BridgeLink(config, bridge.id, on_outbox=self._offered, on_cancel=self._cancelled,
+                               on_connected=self._connected, on_hall_online=lambda: self.courier.wake(now=True))
         baudrate = getattr(bridge.modem, "baudrate", 115200)
         self.worker = ModemWorker(serial_opener(device, baudrate), self.store, bridge, on_sent=self.link.sent,
                                   on_received=lambda: self.courier.wake(), on_change=self.publish_status,
@@ -153,6 +153,22 @@ class BridgeApp:
         else:
             log.info("text %s to %s queued", offer.id, masked(offer.phone))
             self.worker.wake()
+        self.publish_status()
+
+    def _cancelled(self, cancel: SmsCancel) -> None:
+        """Each id is recorded (in the store, committed) before it is answered; one being sent is
+        answered when that ends, with what happened."""
+        for sms_id in cancel.ids:
+            result, phone = self.store.cancel(sms_id)
+            if result == "busy":
+                log.info("text %s: cancel heard while it is being sent; it is answered once that ends", sms_id)
+                continue
+            if result == "cancelled":
+                if phone is None:
+                    log.info("text %s: cancelled before it was ever offered; it will not be sent", sms_id)
+                else:
+                    log.info("text %s to %s cancelled; it will not be sent", sms_id, masked(phone))
+            self.link.sent(self.store.answer(sms_id) or {})
         self.publish_status()
 
     def _connected(self) -> None:

@@ -72,17 +72,29 @@ class AtChannel:
 
         Until the PDU is written, every failure means it was not sent. After, a +CMS ERROR
         still does (raised as SmsRejected); silence, a vanished port or a reboot do not tell,
-        and raise SendUncertain.
+        and raise SendUncertain. If ``before_write`` raises (the text was cancelled meanwhile),
+        the PDU is never written: ESC leaves the prompt, and its exception goes on.
         """
         command = f"AT+CMGS={length}"
         self._write(command.encode("ascii") + b"\r")
         self._await_prompt(command)
-        before_write()
+        try:
+            before_write()
+        except BaseException:
+            self._abandon(command)  # the modem must not sit at the prompt waiting for our PDU
+            raise
         try:
             self._write(pdu_hex.encode("ascii") + b"\x1a")
             return self._collect(pdu_hex, timeout)
         except (AtTimeout, PortUnavailable, ModemRebooted) as exc:
             raise SendUncertain(f"no result after the PDU was written ({exc})") from exc
+
+    def _abandon(self, command: str) -> None:
+        """ESC at the ``> `` prompt: the modem quits the message without sending it (27.005, +CMGS)
+        and answers OK. One that stays silent raises AtTimeout, as after any silent command, and
+        is started afresh: nothing was sent either way."""
+        self._write(b"\x1b")
+        self._collect(f"{command} <ESC>", self.timeout_s)
 
     def next_urc(self, timeout: float) -> str | None:
         """The next unsolicited line, or None after ``timeout`` or a wake-up."""

@@ -2,7 +2,8 @@
 
 The modem loop treats every ``ModemError`` but two alike — report, back off, start the
 modem again — so a new fault needs no new handler. The two: ``SmsRejected`` concerns one
-text, not the modem, and ``SendUncertain`` means a text may have gone out.
+text, not the modem, and ``SendUncertain`` means a text may have gone out. ``SendCancelled``
+is no fault at all: the hall withdrew the text just before its PDU was to be written.
 """
 
 from __future__ import annotations
@@ -58,3 +59,8 @@ class SmsRejected(ModemError):
 
 class SendUncertain(ModemError):
     """The PDU was handed to the modem but no result came back: it may have been sent."""
+
+
+class SendCancelled(PaihaoError):
+    """The text was cancelled (sms/cancel) after it was picked but before its PDU was written:
+    the store said so when asked to record the attempt, so nothing went out."""

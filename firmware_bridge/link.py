@@ -1,6 +1,7 @@
 """The bridge's line to the hall: the SMS topics and its own status (docs/protocol.md).
 
-Hears ``sms/outbox`` (texts to send, offered again by the hall until answered) and
+Hears ``sms/outbox`` (texts to send, offered again by the hall until answered),
+``sms/cancel`` (texts withdrawn, offered again until each id is answered) and
 ``hall/status`` (a hint to hand received messages over now); publishes ``sms/sent``
 and its retained status with a Last Will; hands received messages over as
 ``sms/inbox`` v5 requests. A payload is never logged: the SMS topics carry full
@@ -18,7 +19,7 @@ from concurrent.futures import Future
 from pydantic import ValidationError
 
 from bus.client import BusClient, Message
-from bus.payloads import MAX_PAYLOAD_BYTES, SmsOutbox
+from bus.payloads import MAX_PAYLOAD_BYTES, SmsCancel, SmsOutbox
 from bus.topics import Topics
 from firmware_bridge.store import Incoming
 from paihao.accounts import account_name
@@ -31,15 +32,17 @@ LAST_WILL = {"online": False, "state": "offline", "last_error": None}
 
 
 class BridgeLink:
-    """``on_outbox(SmsOutbox)``, ``on_refused(answer)``, ``on_connected()`` and ``on_hall_online()``
+    """``on_outbox(SmsOutbox)``, ``on_cancel(SmsCancel)``, ``on_connected()`` and ``on_hall_online()``
     run in the network thread."""
 
     def __init__(self, config: HallConfig, bridge_id: str, *, on_outbox: Callable[[SmsOutbox], None],
+                 on_cancel: Callable[[SmsCancel], None] = lambda cancel: None,
                  on_connected: Callable[[], None] = lambda: None,
                  on_hall_online: Callable[[], None] = lambda: None) -> None:
         self.topics = Topics(config.site.id)
         self.status_topic = self.topics.device_status("bridge", bridge_id)
         self._on_outbox, self._on_connected, self._on_hall_online = on_outbox, on_connected, on_hall_online
+        self._on_cancel = on_cancel
         self._published: dict | None = None
         self._status_lock = threading.Lock()
         name = account_name("bridge", bridge_id)  # its broker account, and the replies only it may read
@@ -48,6 +51,7 @@ class BridgeLink:
             reply_topic=self.topics.replies(name), on_connected=self._connected, **connection(config, name),
         )
         self.bus.subscribe(self.topics.sms_outbox, self._outbox)
+        self.bus.subscribe(self.topics.sms_cancel, self._cancel)
         self.bus.subscribe(self.topics.hall_status, self._hall_status)
 
     def start(self) -> BridgeLink:
@@ -99,6 +103,22 @@ class BridgeLink:
                            "error": {"code": "bad_request", "message": f"invalid sms/outbox payload: {fields}"}})
             return
         self._on_outbox(offer)
+
+    def _cancel(self, message: Message) -> None:
+        """A malformed cancel is logged and dropped: without valid ids there is nobody to answer,
+        and the hall, hearing nothing, offers its cancels again (well-formed, one hopes)."""
+        if len(message.payload) > MAX_PAYLOAD_BYTES:
+            log.warning("ignored an sms/cancel message of %d bytes (at most %d)", len(message.payload),
+                        MAX_PAYLOAD_BYTES)
+            return
+        try:
+            cancel = SmsCancel.model_validate(json.loads(message.payload))
+        except (ValueError, UnicodeDecodeError) as exc:  # ValidationError is a ValueError
+            where = ", ".join(".".join(map(str, e["loc"])) or "(payload)" for e in exc.errors()) \
+                if isinstance(exc, ValidationError) else "not JSON"
+            log.warning("ignored an invalid sms/cancel message (%s)", where)
+            return
+        self._on_cancel(cancel)
 
     # -- what the bridge says ---------------------------------------------------------------------------
     def sent(self, answer: dict) -> None:

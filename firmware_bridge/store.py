@@ -6,6 +6,13 @@ Nothing is lost and nothing is sent twice because of the order of writes here:
   ``sending`` (committed) before its PDU is written to the modem, and counted as
   sent after the modem's +CMGS. A row still ``sending`` at start-up was interrupted
   by a crash: it may have gone out, so it is failed as ``uncertain``, never re-sent;
+- a cancel (sms/cancel) is committed before it is answered. It takes a text only while
+  no part of it has been written: ``queued`` with no part done. That check and the
+  mark ``sending`` are each one transaction under the store's lock, so whichever comes
+  first wins: a cancelled text is never marked ``sending`` (the modem thread then
+  leaves the prompt without writing the PDU), and a text marked ``sending`` is not
+  cancelled (it is answered with what happened). An id never offered is recorded
+  ``cancelled`` too, so an offer that comes late is answered, never sent;
 - a received PDU is recorded (with its hash, in ``seen``) before it is deleted from
   the SIM; one found again on the SIM after a crash is recognised by its hash and
   only deleted. Parts of a long message wait in ``parts`` until all are there.
@@ -30,6 +37,7 @@ from pathlib import Path
 import sqlite_utils
 
 from bus.privacy import normalize_phone
+from firmware_bridge.errors import SendCancelled
 from firmware_bridge.phones import masked
 from firmware_bridge.pdu import Sms, decode_units
 
@@ -81,7 +89,31 @@ SCHEMA = [
     CREATE TABLE seen (pdu_hash TEXT PRIMARY KEY, stored_at TEXT NOT NULL);
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
+    # 2: sms/cancel. SQLite cannot change a CHECK in place: the table is copied.
+    """
+    CREATE TABLE outbox_2 (
+        id TEXT PRIMARY KEY,
+        phone TEXT NOT NULL,            -- '' once cancelled: the bridge keeps no number it no longer needs
+        text TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'sending', 'sent', 'failed', 'cancelled')),
+        parts_total INTEGER,
+        parts_done INTEGER NOT NULL DEFAULT 0,
+        ref INTEGER,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try_at TEXT NOT NULL,
+        error_code TEXT,
+        error_message TEXT,
+        offered_at TEXT NOT NULL,
+        done_at TEXT
+    );
+    INSERT INTO outbox_2 SELECT * FROM outbox;
+    DROP TABLE outbox;
+    ALTER TABLE outbox_2 RENAME TO outbox;
+    CREATE INDEX outbox_due ON outbox (state, next_try_at);
+    """,
 ]
+
+FINISHED = ("sent", "failed", "cancelled")  # states with an sms/sent answer
 
 
 def sender(number: str) -> str:
@@ -168,16 +200,37 @@ class BridgeStore:
                 conn.execute("INSERT INTO outbox (id, phone, text, state, next_try_at, offered_at) "
                              "VALUES (?, ?, ?, 'queued', ?, ?)", (sms_id, phone, text, now, now))
                 return "new", None
-        if row["state"] in ("sent", "failed"):
+        if row["state"] in FINISHED:
             return "done", self.answer(sms_id)
         return "queued", None
+
+    def cancel(self, sms_id: str) -> tuple[str, str | None]:
+        """Withdraw a text unless some of it may have gone out. ("cancelled", its number) when it
+        is cancelled now (None: an id never offered, recorded so that it never will be sent);
+        ("done", None) if it already has an answer; ("busy", None) while it is being sent —
+        it is answered when that ends, with what happened."""
+        now = self._now()
+        with self._tx() as conn:
+            row = conn.execute("SELECT state, phone, parts_done FROM outbox WHERE id = ?", (sms_id,)).fetchone()
+            if row is None:
+                conn.execute("INSERT INTO outbox (id, phone, text, state, next_try_at, offered_at, error_code, "
+                             "error_message, done_at) VALUES (?, '', '', 'cancelled', ?, ?, 'cancelled', ?, ?)",
+                             (sms_id, now, now, "cancelled before the bridge was offered it", now))
+                return "cancelled", None
+            if row["state"] in FINISHED:
+                return "done", None
+            if row["state"] == "sending" or row["parts_done"] > 0:
+                return "busy", None  # a long text whose first parts went out is finished, as one message
+            conn.execute("UPDATE outbox SET state = 'cancelled', phone = '', text = '', error_code = 'cancelled', "
+                         "error_message = ?, done_at = ? WHERE id = ?", ("cancelled before it was sent", now, sms_id))
+            return "cancelled", row["phone"]
 
     def answer(self, sms_id: str) -> dict | None:
         """The sms/sent payload of a finished id."""
         with self._lock:
             row = self.db.conn.execute("SELECT state, error_code, error_message FROM outbox WHERE id = ?",
                                        (sms_id,)).fetchone()
-        if row is None or row["state"] not in ("sent", "failed"):
+        if row is None or row["state"] not in FINISHED:
             return None
         if row["state"] == "sent":
             return {"id": sms_id, "ok": True, "error": None}
@@ -225,9 +278,12 @@ class BridgeStore:
             return ref
 
     def sending(self, sms_id: str, part: int) -> None:
-        """Part ``part`` (0-based) is about to be written to the modem."""
+        """Part ``part`` (0-based) is about to be written to the modem; SendCancelled if the text
+        is no longer queued (a cancel came first): then nothing may be written."""
         with self._tx() as conn:
-            conn.execute("UPDATE outbox SET state = 'sending', parts_done = ? WHERE id = ?", (part, sms_id))
+            if conn.execute("UPDATE outbox SET state = 'sending', parts_done = ? WHERE id = ? AND state = 'queued'",
+                            (part, sms_id)).rowcount != 1:
+                raise SendCancelled(f"text {sms_id} was cancelled before its PDU was written")
 
     def part_sent(self, sms_id: str, part: int, total: int) -> bool:
         """The modem took part ``part``; True when that was the last, and the text is sent."""
@@ -253,7 +309,7 @@ class BridgeStore:
     def fail(self, sms_id: str, code: str, message: str) -> dict:
         with self._tx() as conn:
             conn.execute("UPDATE outbox SET state = 'failed', error_code = ?, error_message = ?, done_at = ? "
-                         "WHERE id = ?", (code, message[:500], self._now(), sms_id))
+                         "WHERE id = ? AND state != 'cancelled'", (code, message[:500], self._now(), sms_id))
         return self.answer(sms_id) or {}
 
     # -- received messages ----------------------------------------------------------------------------------
@@ -342,7 +398,7 @@ class BridgeStore:
         """Forget finished texts and handed-over messages (their phone numbers with them)."""
         cutoff = iso(self.clock() - older_than)
         with self._tx() as conn:
-            conn.execute("DELETE FROM outbox WHERE state IN ('sent', 'failed') AND done_at < ?", (cutoff,))
+            conn.execute("DELETE FROM outbox WHERE state IN ('sent', 'failed', 'cancelled') AND done_at < ?", (cutoff,))
             conn.execute("DELETE FROM inbox WHERE state IN ('answered', 'refused') AND answered_at < ?", (cutoff,))
             conn.execute("DELETE FROM seen WHERE stored_at < ?", (cutoff,))
 

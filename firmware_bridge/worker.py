@@ -24,7 +24,9 @@ from datetime import UTC, datetime, timedelta
 
 from firmware_bridge import pdu
 from firmware_bridge.at import SerialLike, scrub
-from firmware_bridge.errors import AtTimeout, ModemError, PortUnavailable, SendUncertain, SimNotReady, SmsRejected
+from firmware_bridge.errors import (
+    AtTimeout, ModemError, PortUnavailable, SendCancelled, SendUncertain, SimNotReady, SmsRejected,
+)
 from firmware_bridge.modem import Listed, Modem, new_message_index, wake_pipe
 from firmware_bridge.phones import dial_number, masked
 from firmware_bridge.store import BridgeStore, Outgoing, pdu_hash
@@ -271,7 +273,12 @@ class ModemWorker:
 
     def _send_part(self, item: Outgoing, parts: list[pdu.OutgoingPdu], index: int) -> bool:
         try:
+            # The store is the arbiter: it refuses to mark a cancelled text sending, and only
+            # a text marked sending is written to the modem.
             self.modem.send(parts[index], before_write=lambda: self.store.sending(item.id, index))
+        except SendCancelled:
+            log.info("text %s to %s: cancelled as it was about to be sent; not sent", item.id, masked(item.phone))
+            return False  # answered when the cancel was recorded
         except SmsRejected as exc:
             self._rejected(item, exc)
             return False

@@ -7,7 +7,8 @@ opted out). A reply (docs/protocol.md, "The controller's side"):
 - a rating (hall/replies.py) rates that number's latest finished, unrated service within
   ``[sms] reply_window``; ``evaluated`` is published, and for "unsatisfied" ``complaint``
   too. The first valid reply counts: a later one finds nothing left to rate;
-- TD opts the number out: texts not yet confirmed sent are cancelled, and the
+- TD opts the number out: texts not yet confirmed sent are withdrawn (never offered
+  again, and cancelled on the bridge, which may hold them already), and the
   ``opted_out`` text (if any) confirms it, once;
 - anything else, and a rating with nothing to rate, gets the ``help`` text, at most once
   per number per reply window, so that an auto-reply on the other end cannot start a loop.
@@ -123,15 +124,16 @@ class Evaluations:
     def _opt_out(self, phone: str, request: SmsInbox, now: datetime) -> Outcome:
         if not self.optouts.add(phone, now):
             return Outcome(reply={"ok": True, "result": "opted_out"})  # said TD before: confirmed then
-        cancelled = self.outbox.cancel(phone, now)
+        # 退订 must take effect at once: in this transaction, before the confirmation is queued.
+        withdrawn = self.outbox.cancel(phone)
         # Published, not audit-only: an entry nobody hears would look like a lost event (a gap
         # in seq) to the wall, which then warns that cards may be missing.
-        event = self.engine.journal.emit("sms_opted_out", now, phone=mask_phone(phone), cancelled=cancelled,
+        event = self.engine.journal.emit("sms_opted_out", now, phone=mask_phone(phone), cancelled=len(withdrawn),
                                          request_id=request.request_id)
         sms = []
         if self.sms.enabled and self.sms.opted_out:
             sms.append(self.outbox.add(phone, "opted_out", self.sms.opted_out.format(hall=self._hall), now)[1])
-        return Outcome(reply={"ok": True, "result": "opted_out"}, events=[event], sms=sms)
+        return Outcome(reply={"ok": True, "result": "opted_out"}, events=[event], sms=sms, sms_cancel=withdrawn)
 
     def _help(self, phone: str, now: datetime) -> Outcome:
         since = now.timestamp() - self.reply_window_s

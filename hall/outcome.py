@@ -32,11 +32,18 @@ class Outcome:
     # Texts queued in the outbox ({id, phone, text}): offered on sms/outbox after the commit.
     # Full phone numbers: they go nowhere else, not into a reply, an event or a log.
     sms: list[dict] = field(default_factory=list)
+    # Outbox ids withdrawn (a TD): offered on sms/cancel after the commit.
+    sms_cancel: list[str] = field(default_factory=list)
     reply_json: str | None = None  # the reply as remembered, sent as is (not encoded twice)
 
     def merge(self, other: Outcome) -> None:
         self.events += other.events
+        if other.sms_cancel:
+            # Queued earlier in this batch and withdrawn before its commit: never offered at all.
+            withdrawn = set(other.sms_cancel)
+            self.sms = [payload for payload in self.sms if payload["id"] not in withdrawn]
         self.sms += other.sms
+        self.sms_cancel += other.sms_cancel
         self.depts |= other.depts
         self.windows |= other.windows
         self.calls |= other.calls

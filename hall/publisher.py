@@ -13,6 +13,7 @@ import logging
 import time
 from datetime import datetime
 
+from bus.payloads import MAX_CANCEL_IDS
 from bus.polled import PolledBusClient
 from bus.topics import Topics
 from hall.engine import Engine
@@ -93,6 +94,14 @@ class Publisher:
         self.engine.outbox.offered(payloads, now)
         if payloads:
             log.debug("offered %d texts on sms/outbox", len(payloads))
+
+    def sms_cancel(self, ids: list[str], now: datetime) -> None:
+        """Withdraw outbox texts from the SMS bridge (after their commit); the resend clock starts now."""
+        for start in range(0, len(ids), MAX_CANCEL_IDS):
+            self.bus.publish(self.topics.sms_cancel, {"ids": ids[start:start + MAX_CANCEL_IDS]})
+        self.engine.outbox.cancels_offered(ids, now)
+        if ids:
+            log.debug("offered %d cancels on sms/cancel", len(ids))
 
     def report(self, summary: dict) -> None:
         """A month's summary, retained (hall/reporter.py keeps it for the next reconnect)."""

@@ -96,7 +96,7 @@ MIGRATIONS: list[str] = [
         phone TEXT,                     -- full number; NULL after [storage] phone_retention_days
         kind TEXT NOT NULL,             -- evaluation help opted_out
         text TEXT NOT NULL,
-        status TEXT NOT NULL,           -- pending sent failed cancelled
+        status TEXT NOT NULL,           -- pending sent failed cancelled (and cancelling, from 3)
         created_at REAL NOT NULL,
         done_at REAL,                   -- when it became sent, failed or cancelled
         error TEXT                      -- failed: the bridge's {code, message} as JSON
@@ -136,5 +136,14 @@ MIGRATIONS: list[str] = [
     -- Random per database: ids stay unique even against a bridge that outlived a fresh database.
     INSERT INTO meta (key, value) VALUES ('sms_id_prefix', lower(hex(randomblob(3))));
     INSERT INTO meta (key, value) VALUES ('phone_salt', lower(hex(randomblob(16))));
+    """,
+    # 3: a TD also withdraws texts the SMS bridge already holds (sms/cancel, docs/protocol.md)
+    """
+    -- cancelling: withdrawn, its id offered on sms/cancel until the bridge answers.
+    CREATE INDEX sms_outbox_cancelling ON sms_outbox (id) WHERE status = 'cancelling';
+    -- Texts cancelled before this version were never withdrawn from the bridge, which may
+    -- still hold one (a modem without network): tell it now. Its answer is the truth, so
+    -- one that did go out becomes sent.
+    UPDATE sms_outbox SET status = 'cancelling', done_at = NULL WHERE status = 'cancelled';
     """,
 ]

@@ -106,7 +106,7 @@ class HallService:
 
     def _connected(self) -> None:
         self._republish_due = True
-        self.engine.outbox.forget_offers()  # the broker may have lost them: offer all pending again
+        self.engine.outbox.forget_offers()  # the broker may have lost them: offer all pending (and cancels) again
 
     def _guarded(self, func: Callable, *args: object) -> None:
         try:
@@ -163,6 +163,7 @@ class HallService:
             self._answer(message, outcome.reply, outcome.reply_json)
             batch.merge(outcome)
         self.publisher.events(batch)
+        self.publisher.sms_cancel(batch.sms_cancel, now)
         self.publisher.sms(batch.sms, now)
         log.debug("batch of %d requests applied", len(messages))
 
@@ -244,6 +245,7 @@ class HallService:
         now = self.clock()
         self.publisher.events(self.supervisor.tick(now))
         self.publisher.cards(now, force=False)
+        self.publisher.sms_cancel(self.engine.outbox.due_cancels(now), now)
         self.publisher.sms(self.engine.outbox.due(now), now)
         self.reports.check(now)
 

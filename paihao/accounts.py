@@ -83,5 +83,5 @@ def _display(t: Topics, display: str) -> Account:
 def _bridge(t: Topics, bridge: str) -> Account:
     name = account_name("bridge", bridge)
     return Account(name, f"SMS bridge {bridge}: the texts, nothing else",
-                   read=(t.hall_status, t.sms_outbox, t.replies(name)),
+                   read=(t.hall_status, t.sms_outbox, t.sms_cancel, t.replies(name)),
                    write=(t.sms_sent, t.sms_inbox, t.device_status("bridge", bridge)))

@@ -106,11 +106,14 @@ def test_a_display_hears_the_hall_and_the_bridge_its_texts(locked, running):
     display = DisplayLink(locked.config, "wall1", state).start()
     bridge = locked.client("bridge-gsm1")
     outbox = Recorder(bridge, locked.topics.sms_outbox)
+    cancel = Recorder(bridge, locked.topics.sms_cancel)
     hall = locked.client("hall", reply=False)
     try:
         assert display.bus.connected.wait(5)
         hall.wait_published(locked.topics.sms_outbox, {"id": 1, "phone": "13812345678", "text": "请回复"})
         assert json.loads(outbox.wait_for(lambda m: True).payload)["id"] == 1
+        hall.wait_published(locked.topics.sms_cancel, {"ids": ["1"]})  # a TD withdrew it
+        assert json.loads(cancel.wait_for(lambda m: True).payload) == {"ids": ["1"]}
         assert all_windows.wait(5)  # every window's retained state came in
     finally:
         hall.stop()
@@ -135,6 +138,8 @@ FORBIDDEN = [
     ("display-wall1", "hall/status", "offline", True),
     ("display-wall1", "events/called", "event", False),
     ("bridge-gsm1", "sms/outbox", "text", False),  # only the hall sends texts
+    ("bridge-gsm1", "sms/cancel", "cancel", False),  # ... and withdraws them
+    ("kiosk-k1", "sms/cancel", "cancel", False),  # nobody else may silence a text
     ("bridge-gsm1", "kiosks/k1/request", "ticket", False),
     ("bridge-gsm1", "cards/active", "state", True),
     ("monitor", "hall/status", "offline", True),
@@ -150,6 +155,7 @@ PAYLOADS = {
     "offline": "offline",
     "event": {"ticket": "02999", "window": "2"},
     "text": {"id": 7, "phone": "13912345678", "text": "forged"},
+    "cancel": {"ids": ["forged"]},
 }
 
 
@@ -196,6 +202,7 @@ def test_a_device_reads_only_what_is_its_own(locked, running):
         assert kiosk2.bus.connected.wait(5)
         assert kiosk2.take_ticket("02", "0202", "13700001111")["ok"]  # the request holds a full number
         hall.wait_published(locked.topics.sms_outbox, {"id": 2, "phone": "13700001111", "text": "请回复"})
+        hall.wait_published(locked.topics.sms_cancel, {"ids": ["2"]})
         bridge.wait_published(locked.topics.sms_inbox, {"request_id": "r1", "phone": "13700001111", "text": "1"})
         marks = {name: heard[name].mark() for name in names}
         locked.fence()  # everything above has passed the broker
@@ -215,6 +222,7 @@ def test_a_device_reads_only_what_is_its_own(locked, running):
         assert "kiosks/k2/request" not in topics(name)  # a citizen's full number
         assert "replies/kiosk-k2" not in topics(name)  # another device's replies
         assert ("sms/outbox" in topics(name)) == (name == "bridge-gsm1")  # texts: the bridge's alone
+        assert ("sms/cancel" in topics(name)) == (name == "bridge-gsm1")  # and what is withdrawn
         assert "sms/inbox" not in topics(name)  # a citizen's answer, with the number: the hall's alone
     assert "queues/02" in topics("kiosk-k1") and "events/ticket_issued" in topics("display-wall1")
     assert "events/ticket_issued" in topics("monitor") and "kiosks/k2/status" in topics("monitor")

@@ -2,12 +2,14 @@
 
 complete -> the evaluation text as PDUs on the modem's serial line -> the citizen's reply
 arrives on the modem -> the rating is stored -> it is in the month's report. Then the same
-with every process restarted in the middle, and the modem without network for a while.
+with every process restarted in the middle, and the modem without network for a while; and
+a TD that stops the text the bridge holds while the modem has no network.
 """
 
 from __future__ import annotations
 
 import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +139,56 @@ def test_restarts_of_each_process_and_a_modem_without_network_lose_nothing_and_s
         assert (clerk["eval_sent"], clerk["eval_answered"], clerk["basic"]) == ("1", "1", "1")
         ratings = [m for m in peer.heard.messages if m.topic == peer.topics.event("evaluated")]
         assert len(ratings) == 1  # recorded once, although the bridge may have handed it over twice
+
+
+def status_of(peer: Peer, predicate, after: int = 0) -> dict:
+    topic = peer.topics.device_status("bridge", "gsm1")
+    found = peer.heard.wait_for(lambda m: m.topic == topic and predicate(json.loads(m.payload)), timeout=15,
+                                after=after)
+    return json.loads(found.payload)
+
+
+def test_td_stops_the_evaluation_text_the_bridge_holds_while_the_modem_has_no_network(tmp_path, broker, clock):
+    """退订 at once: the text already handed to the bridge, waiting for the network, never goes out."""
+    config_path = write_config(tmp_path, broker.port)
+    config = load_config(config_path)
+    fake = FakeModem().start()
+    peer = Peer(broker.port, Topics(config.site.id))
+    hall = RunningHall(config, clock).start(peer)
+    bridge = start_bridge(config, tmp_path, fake)
+    try:
+        status_of(peer, lambda s: s["state"] == "online")
+        mark = peer.heard.mark()
+        fake.set_fault("no_signal")
+        status_of(peer, lambda s: s["modem"]["registered"] is False, mark)
+        serve(peer)
+        evaluation = json.loads(peer.heard.wait_for(lambda m: m.topic == peer.topics.sms_outbox).payload)
+        status_of(peer, lambda s: s["outbox_queued"] == 1)  # the bridge holds it, waiting for the network
+
+        fake.deliver(PHONE, "TD")  # the citizen's 退订 still arrives
+        answer = peer.heard.wait_for(lambda m: m.topic == peer.topics.sms_sent
+                                     and json.loads(m.payload)["id"] == evaluation["id"], timeout=15)
+        assert json.loads(answer.payload)["error"]["code"] == "cancelled"
+
+        mark = peer.heard.mark()
+        fake.set_fault("none")  # the network is back: only the confirmation of the TD goes out
+        confirmation = "【测试行政服务中心】您已退订评价短信。"
+        assert fake.wait_for(lambda f: texts_to(f, PHONE), timeout=15)
+        peer.heard.wait_for(lambda m: m.topic == peer.topics.sms_sent and json.loads(m.payload)["ok"], timeout=15,
+                            after=mark)
+        ok(peer.ticket(dept="02", item="0202", phone="13900000000"))  # the controller has taken both answers
+        assert texts_to(fake, PHONE) == [confirmation]
+        assert [text for _, text in fake.texts()] == [confirmation]
+    finally:
+        bridge.close()
+        hall.stop()
+        peer.stop()
+        fake.stop()
+    db = sqlite3.connect(config.storage.db)
+    try:
+        assert db.execute("SELECT kind, status FROM sms_outbox ORDER BY id").fetchall() == [
+            ("evaluation", "cancelled"), ("opted_out", "sent")]
+    finally:
+        db.close()
+    clerk = report_rows(config_path, config)[("clerk", "c01")]
+    assert (clerk["served"], clerk["eval_sent"]) == ("1", "0")  # the report counts what citizens received

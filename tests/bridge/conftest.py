@@ -1,8 +1,8 @@
 """The SMS bridge against a real mosquitto and the fake modem on its pseudo-terminal.
 
 The hall's side of the SMS path is a stand-in here (``HallStandIn``): it offers texts on
-``sms/outbox`` as the controller does, hears ``sms/sent``, and takes ``sms/inbox``
-requests — or, told to, does not answer, as a hall that is down.
+``sms/outbox`` and withdraws them on ``sms/cancel`` as the controller does, hears ``sms/sent``,
+and takes ``sms/inbox`` requests — or, told to, does not answer, as a hall that is down.
 """
 
 from __future__ import annotations
@@ -59,6 +59,10 @@ class HallStandIn(BusClient):
 
     def offer(self, sms_id: str, phone: str = "13812345678", text: str = "请回复1") -> None:
         self.publish(self.topics.sms_outbox, {"id": sms_id, "phone": phone, "text": text})
+
+    def cancel(self, *ids: str) -> None:
+        """Withdraw texts, as the controller does after a TD."""
+        self.publish(self.topics.sms_cancel, {"ids": list(ids)})
 
     def answer_of(self, sms_id: str, after: int = 0, timeout: float = 10.0) -> dict:
         message = self.sent.wait_for(lambda m: json.loads(m.payload).get("id") == sms_id, timeout, after)

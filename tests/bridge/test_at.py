@@ -11,7 +11,7 @@ import pytest
 from firmware_bridge import pdu
 from firmware_bridge.at import AtChannel
 from firmware_bridge.errors import (
-    AtTimeout, CommandError, ModemRebooted, PortUnavailable, SendUncertain, SimNotReady, SmsRejected,
+    AtTimeout, CommandError, ModemRebooted, PortUnavailable, SendCancelled, SendUncertain, SimNotReady, SmsRejected,
 )
 from firmware_bridge.fake_modem import FakeModem
 from firmware_bridge.modem import Modem
@@ -168,6 +168,24 @@ def test_a_modem_restarted_unnoticed_is_put_back_in_pdu_mode_before_a_send(fake)
         [part] = pdu.encode_submit("+8613812345678", "您好")
         modem.send(part, before_write=lambda: None)
         assert fake.modem.text_mode_sends == [] and [s.sms.text for s in fake.sent] == ["您好"]
+    finally:
+        modem.close()
+
+
+def test_a_send_refused_at_the_prompt_leaves_it_with_esc_and_writes_nothing(fake):
+    modem = modem_on(fake)
+    try:
+        modem.start()
+        [part] = pdu.encode_submit("+8613812345678", "您好")
+
+        def cancelled_meanwhile() -> None:
+            raise SendCancelled("cancelled before its PDU was written")
+
+        with pytest.raises(SendCancelled):
+            modem.send(part, before_write=cancelled_meanwhile)
+        assert fake.sent == []
+        modem.send(part, before_write=lambda: None)  # the modem is back at its commands: no restart needed
+        assert [s.sms.text for s in fake.sent] == ["您好"]
     finally:
         modem.close()
 

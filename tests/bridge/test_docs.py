@@ -6,7 +6,7 @@ import json
 import re
 from pathlib import Path
 
-from bus.payloads import SmsInbox, SmsOutbox, SmsSent
+from bus.payloads import SmsCancel, SmsInbox, SmsOutbox, SmsSent
 from paihao.device_config import Bridge, FakeModem, SerialModem
 from tests.bridge.conftest import ready
 
@@ -35,8 +35,10 @@ def test_every_bridge_key_is_in_the_config_reference():
 def test_the_sms_examples_are_valid_payloads():
     [outbox] = examples(section(DOCS / "protocol.md", "### Send a text"))
     SmsOutbox.model_validate(outbox)
-    for sent in examples(section(DOCS / "protocol.md", "### The outcome")):
-        SmsSent.model_validate(sent)
+    outcomes = [SmsSent.model_validate(sent) for sent in examples(section(DOCS / "protocol.md", "### The outcome"))]
+    assert "cancelled" in [o.error.code for o in outcomes if o.error]
+    [cancel] = examples(section(DOCS / "protocol.md", "### Withdraw texts"))
+    SmsCancel.model_validate(cancel)
     [inbox] = examples(section(DOCS / "protocol.md", "### A text received"))
     SmsInbox.model_validate(inbox)
 

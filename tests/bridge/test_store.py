@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pytest
 
 from firmware_bridge import pdu
-from firmware_bridge.store import GAP, BridgeStore, pdu_hash
+from firmware_bridge.errors import SendCancelled
+from firmware_bridge.store import GAP, SCHEMA, BridgeStore, pdu_hash
 from tests.conftest import FakeClock
 
 CHINA = timezone(timedelta(hours=8))
@@ -143,4 +145,72 @@ def test_old_finished_rows_are_forgotten_and_waiting_ones_kept(tmp_path, clock):
     store.purge(timedelta(days=30))
     assert store.answer("old") is None and [item.id for item in store.due()] == ["waiting"]
     assert len(store.pending()) == 1
+    store.close()
+
+
+# -- sms/cancel -------------------------------------------------------------------------------------------
+
+CANCELLED = {"id": "e1", "ok": False, "error": {"code": "cancelled", "message": "cancelled before it was sent"}}
+
+
+def test_a_cancelled_text_is_never_picked_nor_marked_sending_and_keeps_no_number(tmp_path, clock):
+    store = open_store(tmp_path, clock)
+    store.offer("e1", "13812345678", "请回复1")
+    store.retry("e1", "cms_42", "congestion", 0)  # tried once, refused: nothing went out
+    [picked] = store.due()  # the modem thread has picked it ...
+    assert store.cancel("e1") == ("cancelled", "13812345678")  # ... when the cancel comes
+    with pytest.raises(SendCancelled):
+        store.sending(picked.id, 0)  # so its PDU is never written
+    assert store.answer("e1") == CANCELLED
+    assert store.due() == [] and store.counts()["outbox_queued"] == 0
+    assert store.offer("e1", "13812345678", "请回复1") == ("done", CANCELLED)  # a late offer: not taken again
+    assert store.cancel("e1") == ("done", None)
+    assert [tuple(row) for row in store.db.conn.execute("SELECT phone, text FROM outbox")] == [("", "")]
+    store.close()
+
+
+def test_an_id_never_offered_is_recorded_cancelled_so_a_late_offer_is_not_sent(tmp_path, clock):
+    store = open_store(tmp_path, clock)
+    assert store.cancel("e9") == ("cancelled", None)
+    store.close()
+    again = open_store(tmp_path, clock)  # kept across a restart
+    assert again.offer("e9", "13812345678", "x") == \
+        ("done", {"id": "e9", "ok": False,
+                  "error": {"code": "cancelled", "message": "cancelled before the bridge was offered it"}})
+    assert again.due() == []
+    again.close()
+
+
+def test_a_text_some_of_which_may_have_gone_out_is_not_cancelled(tmp_path, clock):
+    store = open_store(tmp_path, clock)
+    store.offer("e1", "13812345678", "x")
+    store.offer("e2", "13812345678", "长" * 200)
+    store.sending("e1", 0)
+    assert store.cancel("e1") == ("busy", None)  # being written: answered when it ends
+    store.part_sent("e1", 0, 1)
+    assert store.cancel("e1") == ("done", None) and store.answer("e1")["ok"] is True
+    store.sending("e2", 0)
+    store.part_sent("e2", 0, 3)  # part 1 of 3 went out: the rest follows, one message
+    assert store.cancel("e2") == ("busy", None)
+    store.sending("e2", 1)
+    store.close()  # and the bridge dies in the middle of part 2
+    again = open_store(tmp_path, clock)
+    again.recover()
+    assert again.cancel("e2") == ("done", None) and again.answer("e2")["error"]["code"] == "uncertain"
+    again.close()
+
+
+def test_an_old_bridge_database_takes_cancels_after_its_upgrade(tmp_path, clock):
+    old = sqlite3.connect(tmp_path / "bridge.db")
+    old.executescript(SCHEMA[0] + "; PRAGMA user_version = 1;")
+    old.execute("INSERT INTO outbox (id, phone, text, state, next_try_at, offered_at) "
+                "VALUES ('e1', '13812345678', 'x', 'queued', '2026-01-01', '2026-01-01')")
+    old.commit()
+    old.close()
+    store = open_store(tmp_path, clock)
+    assert [item.id for item in store.due()] == ["e1"]  # kept by the copy
+    assert store.cancel("e1") == ("cancelled", "13812345678")
+    clock.advance(days=31)
+    store.purge(timedelta(days=30))  # forgotten in time, as sent and failed ones are
+    assert store.answer("e1") is None
     store.close()

@@ -41,6 +41,7 @@ class Hall:
         self.replies: list[dict] = []
         self.events: list[dict] = []
         self.texts: list[dict] = []  # what was queued for the SMS bridge: {id, phone, text}
+        self.cancels: list[str] = []  # outbox ids withdrawn from the SMS bridge (sms/cancel)
         self._ids = itertools.count(1)
         self.open()
 
@@ -59,6 +60,7 @@ class Hall:
         self.replies.append(outcome.reply)
         self.events += outcome.events
         self.texts += outcome.sms
+        self.cancels += outcome.sms_cancel
         return outcome.reply
 
     def ticket(self, dept="02", item="0202", phone=PHONE, rid=None) -> dict:

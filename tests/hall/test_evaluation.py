@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from datetime import timedelta
 
 import pytest
 
+from hall.outcome import Outcome
+from hall.schema import MIGRATIONS
 from tests.hall.engine_harness import MASKED, PHONE, T0, Hall, assert_has, code, ok
 
 WINDOW = timedelta(hours=72)
@@ -219,17 +222,90 @@ def test_td_opts_out_cancels_what_is_not_sent_and_is_confirmed_once(hall):
     hall.texts.clear()
     assert ok(hall.sms(" ｔｄ ")) == {"ok": True, "result": "opted_out"}
     assert [(t["phone"], t["text"]) for t in hall.texts] == [(PHONE, "【测试行政服务中心】您已退订评价短信。")]
-    assert outbox(hall) == [("evaluation", "sent"), ("evaluation", "cancelled"), ("opted_out", "pending")]
+    # Withdrawn in the same transaction; the bridge, which may hold it, is told (sms/cancel).
+    assert outbox(hall) == [("evaluation", "sent"), ("evaluation", "cancelling"), ("opted_out", "pending")]
+    assert hall.cancels == [second["id"]]
     assert ok(hall.sms("TD"))["result"] == "opted_out"  # again: no second confirmation
     assert ok(hall.sms("?"))["result"] == "no_reply"  # nor any help text
     served(hall, 60)
     assert len(hall.texts) == 1 and hall.rows("SELECT count(*) FROM evaluations") == [(2,)]
-    assert hall.engine.outbox.due(hall.now) == [hall.texts[0]]  # a cancelled text is never offered
+    assert hall.engine.outbox.due(hall.now) == [hall.texts[0]]  # a withdrawn text is never offered
+    assert hall.cancels == [second["id"]]  # one TD, one cancel
     audit = [json.loads(d) for t, d in hall.rows("SELECT type, data FROM journal") if t == "sms_opted_out"]
     assert audit == [{"phone": MASKED, "cancelled": 1}]
     assert [{k: e[k] for k in ("type", "phone", "cancelled")} for e in hall.events if e["type"] == "sms_opted_out"] == [
         {"type": "sms_opted_out", "phone": MASKED, "cancelled": 1}]
     assert PHONE not in json.dumps(hall.rows("SELECT * FROM sms_opt_outs"))
+
+
+def test_a_withdrawn_text_is_cancelled_again_every_resend_until_the_bridge_answers(hall):
+    box = hall.engine.outbox
+    served(hall, 0)
+    served(hall, 30)
+    served(hall, 40, phone=OTHER)
+    first, second, other = hall.texts
+    ok(hall.sms("TD"))
+    now = hall.now
+    assert box.due_cancels(now) == [first["id"], second["id"]]  # at start everything withdrawn is due
+    box.cancels_offered([first["id"], second["id"]], now)
+    assert box.due_cancels(now + timedelta(seconds=59)) == []
+    hall.sent(first["id"], ok=False, error={"code": "cancelled", "message": "cancelled before it was sent"})
+    assert box.due_cancels(now + timedelta(seconds=60)) == [second["id"]]
+    box.forget_offers()  # a reconnect
+    assert box.due_cancels(now + timedelta(seconds=61)) == [second["id"]]
+    assert [t["id"] for t in box.due(now + timedelta(seconds=61))] == [other["id"], hall.texts[-1]["id"]]
+    hall.sent(second["id"], ok=False, error={"code": "cancelled", "message": "cancelled before it was sent"})
+    assert box.due_cancels(now + timedelta(hours=1)) == []
+    assert outbox(hall) == [("evaluation", "cancelled"), ("evaluation", "cancelled"), ("evaluation", "pending"),
+                            ("opted_out", "pending")]
+
+
+@pytest.mark.parametrize("answer, kept", [
+    pytest.param({"ok": False, "error": {"code": "cancelled", "message": "cancelled before it was sent"}},
+                 ("cancelled", None), id="cancelled"),
+    pytest.param({"ok": True}, ("sent", None), id="had-gone-out"),
+    pytest.param({"ok": False, "error": {"code": "uncertain", "message": "no result"}},
+                 ("failed", '{"code": "uncertain", "message": "no result"}'), id="uncertain"),
+])
+def test_the_bridges_word_on_a_withdrawn_text_is_kept_and_final(hall, answer, kept):
+    served(hall)
+    [text] = hall.texts
+    ok(hall.sms("TD"))
+    assert hall.sent(text["id"], **answer)
+    assert hall.rows(f"SELECT status, error FROM sms_outbox WHERE sms_id = '{text['id']}'") == [kept]
+    assert hall.sent(text["id"], ok=not answer["ok"])  # a later word changes nothing
+    assert hall.rows(f"SELECT status, error FROM sms_outbox WHERE sms_id = '{text['id']}'") == [kept]
+    assert hall.engine.outbox.due_cancels(hall.now) == []
+    sent = hall.rows("SELECT count(*) FROM sms_outbox WHERE kind = 'evaluation' AND status = 'sent'")
+    assert sent == [(1 if answer["ok"] else 0,)]  # what the monthly report's eval_sent counts
+
+
+def test_a_text_queued_and_withdrawn_in_one_batch_is_never_offered():
+    """Requests committed together (group commit) are published together: a complete and the
+    citizen's TD in one batch must not offer the text the TD withdrew."""
+    text = {"id": "testhall-abcdef-7", "phone": PHONE, "text": TEXT}
+    batch = Outcome(reply={})
+    batch.merge(Outcome(reply={}, sms=[text]))
+    batch.merge(Outcome(reply={}, sms_cancel=[text["id"]]))
+    assert (batch.sms, batch.sms_cancel) == ([], [text["id"]])
+
+
+def test_texts_cancelled_before_sms_cancel_existed_are_withdrawn_from_the_bridge_too(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(MIGRATIONS[0] + MIGRATIONS[1] + "PRAGMA user_version = 2;")
+    old.executemany("INSERT INTO sms_outbox (sms_id, phone, kind, text, status, created_at, done_at)"
+                    " VALUES (?, ?, 'evaluation', 'x', ?, 0, ?)",
+                    [("testhall-abcdef-1", PHONE, "cancelled", 1.0), ("testhall-abcdef-2", PHONE, "sent", 2.0)])
+    old.commit()
+    old.close()
+    hall = Hall(path)  # the controller starts on the upgraded schema
+    try:
+        assert hall.rows("SELECT sms_id, status, done_at FROM sms_outbox ORDER BY id") == [
+            ("testhall-abcdef-1", "cancelling", None), ("testhall-abcdef-2", "sent", 2.0)]
+        assert hall.engine.outbox.due_cancels(hall.now) == ["testhall-abcdef-1"]
+    finally:
+        hall.db.close()
 
 
 def test_td_without_an_opted_out_text_sends_nothing(make_hall):

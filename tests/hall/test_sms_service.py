@@ -144,6 +144,68 @@ def test_a_text_that_is_no_rating_gets_the_help_text_once(hall, peer):
     assert offer(peer, phone, mark)["text"] == "【测试行政服务中心】您已退订评价短信。"  # the first since the help
 
 
+def withdrawn(peer: Peer, after: int = 0) -> list[str]:
+    """The ids offered on sms/cancel after message number ``after``, in order."""
+    return [sms_id for m in peer.heard.messages[after:] if m.topic == peer.topics.sms_cancel
+            for sms_id in json.loads(m.payload)["ids"]]
+
+
+def cancel_of(peer: Peer, sms_id: str, after: int = 0) -> dict:
+    """The next sms/cancel naming ``sms_id`` after message number ``after``."""
+    topic = peer.topics.sms_cancel
+    found = peer.heard.wait_for(lambda m: m.topic == topic and sms_id in json.loads(m.payload)["ids"], after=after)
+    return json.loads(found.payload)
+
+
+def test_td_withdraws_unsent_texts_from_the_bridge_until_it_answers(hall, peer, clock):
+    phone = fresh_phone()
+    served(peer, phone)
+    text = offer(peer, phone)
+    mark = peer.heard.mark()
+    assert inbox(peer, "TD", phone) == {"ok": True, "result": "opted_out"}
+    assert cancel_of(peer, text["id"], mark) == {"ids": [text["id"]]}  # right after the commit
+    confirmation = offer(peer, phone, mark)
+    assert confirmation["text"] == "【测试行政服务中心】您已退订评价短信。"
+    assert event(peer, "sms_opted_out")["cancelled"] == 1
+
+    mark = peer.heard.mark()
+    clock.advance(seconds=61)  # nobody answered either: both are offered again, each on its topic
+    assert cancel_of(peer, text["id"], mark) == {"ids": [text["id"]]}
+    assert offer(peer, phone, mark) == confirmation  # the same tick offers the cancels first
+    assert text["id"] not in offers(peer, mark)  # the withdrawn text itself: never again
+
+    confirm(peer, text["id"], ok_=False, error={"code": "cancelled", "message": "cancelled before it was sent"})
+    served(peer, fresh_phone(), window="2", clerk="c02")  # applied after the bridge's answer
+    mark = peer.heard.mark()
+    clock.advance(seconds=61)
+    assert offer(peer, phone, mark) == confirmation
+    assert withdrawn(peer, mark) == []  # answered: no more cancels
+    assert outbox_rows(hall.config.storage.db)[text["id"]] == ("cancelled", None)
+    cancels = [m.payload.decode() for m in peer.heard.messages if m.topic == peer.topics.sms_cancel]
+    assert cancels and not any(phone in c for c in cancels)  # ids only: no number leaves on this topic
+
+
+def test_a_restarted_controller_offers_unanswered_cancels_again(hall_config, clock, peer):
+    running = RunningHall(hall_config, clock).start(peer)
+    phone = fresh_phone()
+    try:
+        served(peer, phone)
+        text = offer(peer, phone)
+        ok(inbox(peer, "TD", phone))
+        cancel_of(peer, text["id"])
+    finally:
+        running.stop()
+    mark = peer.heard.mark()
+    running.start(peer)
+    try:
+        assert cancel_of(peer, text["id"], mark) == {"ids": [text["id"]]}
+        confirm(peer, text["id"])  # it had gone out before the bridge heard: the bridge's word counts
+        served(peer, fresh_phone(), window="2", clerk="c02")
+        assert outbox_rows(hall_config.storage.db)[text["id"]] == ("sent", None)
+    finally:
+        running.stop()
+
+
 @pytest.mark.parametrize(("payload", "code"), [
     pytest.param(b"not json", "bad_json", id="not-json"),
     pytest.param({"request_id": "x1", "text": "1", "received_at": "2026-11-27T09:30:00+08:00"}, "bad_request",
