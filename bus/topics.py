@@ -61,6 +61,10 @@ class Topics:
     def active_cards(self) -> str:
         return f"{self.root}/cards/active"
 
+    @property
+    def cards_today(self) -> str:
+        return f"{self.root}/cards/today"
+
     # Stream of events, not retained.
     def event(self, event_type: str) -> str:
         return f"{self.root}/events/{event_type}"

@@ -21,11 +21,13 @@ from display.model import (
     Call,
     Card,
     QueueInfo,
+    TodayCards,
     WindowInfo,
     parse_call,
     parse_cards,
     parse_queue,
     parse_recent,
+    parse_today,
     parse_window,
 )
 from display.tally import CardTally
@@ -57,6 +59,9 @@ class HallState:
         self.windows: dict[str, WindowInfo] = {}
         self.recent: list[Call] = []
         self.cards: list[Card] = []
+        # The hall's own count (cards/today) wins over what this display heard: it has
+        # no gaps. The display's tally stays for a controller that does not send one.
+        self.today: TodayCards | None = None
         self.tally = CardTally.from_json(saved.get("tally"), tz, now())
         known = []
         for entry in saved.get("calls", []):
@@ -90,6 +95,9 @@ class HallState:
             self.cards = parse_cards(json.loads(payload))
             self.tally.active(self.cards)
             self.unsaved = True
+            return True
+        if levels == ("cards", "today"):
+            self.today = parse_today(json.loads(payload))
             return True
         if levels == ("calls", "recent"):
             self.recent = parse_recent(json.loads(payload))
@@ -134,10 +142,14 @@ class HallState:
             if self.tally.roll(now):
                 self.version += 1
                 self.unsaved = True
+            if self.today is not None and self.today.day == now.astimezone(self.tz).date():
+                tally, note = self.today.counts, ""
+            else:
+                tally, note = self.tally.counts(), self.tally.gap_note()
             return Snapshot(
                 hall_online=self.hall_online, queues=tuple(sorted(self.queues.values(), key=lambda q: q.dept)),
                 windows=dict(self.windows), recent=tuple(self.recent), cards=tuple(self.cards),
-                tally=self.tally.counts(), tally_note=self.tally.gap_note(), version=self.version,
+                tally=tally, tally_note=note, version=self.version,
             )
 
     def saved(self) -> dict:

@@ -37,7 +37,8 @@ class DisplayLink:
             **connection(config, name),  # its own account, which may only read and say it is alive
         )
         t = self.topics
-        for pattern in (t.hall_status, t.queue("+"), t.window("+"), t.recent_calls, t.active_cards, t.event("+")):
+        for pattern in (t.hall_status, t.queue("+"), t.window("+"), t.recent_calls, t.active_cards, t.cards_today,
+                        t.event("+")):
             self.bus.subscribe(pattern, self._message)
 
     def start(self) -> DisplayLink:

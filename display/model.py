@@ -8,7 +8,7 @@ message can never blank a screen that was showing good state.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 
 def iso_seconds(at: str) -> str:
@@ -95,6 +95,24 @@ def parse_card(data: dict) -> Card:
     return Card(level=level, dept=str(data["dept"]), window=data.get("window"), clerk=data.get("clerk"),
                 ref=str(ref), is_case=not data.get("ticket"), since=str(data["since"]),
                 overdue_s=int(data.get("overdue_s") or 0))
+
+
+@dataclass(frozen=True)
+class TodayCards:
+    """``cards/today``: the hall's own count of the day's cards, dept -> (yellow, red)."""
+
+    day: date
+    counts: dict[str, tuple[int, int]]
+
+
+def parse_today(data: dict) -> TodayCards:
+    counts = {}
+    for entry in data["depts"]:
+        yellow, red = int(entry["yellow"]), int(entry["red"])
+        if yellow < 0 or red < 0:
+            raise ValueError("a negative count of cards")
+        counts[str(entry["dept"])] = (yellow, red)
+    return TodayCards(day=date.fromisoformat(data["day"]), counts=counts)
 
 
 def parse_recent(data: dict) -> list[Call]:

@@ -1,4 +1,5 @@
-"""Today's yellow and red cards per department, as this display has heard them.
+"""Today's yellow and red cards per department, as this display has heard them: the fallback
+for a controller that does not publish its own count, ``cards/today`` (see display/hallstate.py).
 
 The protocol has no retained tally: ``cards/active`` lists only the services and
 cases that are over their limit *now*, and ``card`` events are not retained. So

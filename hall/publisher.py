@@ -36,6 +36,7 @@ class Publisher:
         self._flushed_at = time.monotonic() - STATE_INTERVAL_S
         self._cards_shown: tuple = ()
         self._cards_at = 0.0
+        self._today_shown: dict | None = None
 
     def events(self, outcome: Outcome) -> None:
         """Publish the outcome's events now (in seq order) and note the state they changed."""
@@ -80,12 +81,17 @@ class Publisher:
             self.cards(now, force=False)
 
     def cards(self, now: datetime, *, force: bool) -> None:
-        """cards/active when its list changed, every CARDS_REFRESH_S, or when forced."""
+        """cards/active when its list changed, every CARDS_REFRESH_S, or when forced;
+        cards/today when today's count changed (a card, or midnight), or when forced."""
         cards = self.supervisor.active_cards(now)
         shown = tuple((c["level"], c.get("ticket") or c.get("case")) for c in cards["cards"])
         if force or shown != self._cards_shown or time.monotonic() - self._cards_at >= CARDS_REFRESH_S:
             self.bus.publish(self.topics.active_cards, cards, retain=True)
             self._cards_shown, self._cards_at = shown, time.monotonic()
+        today = self.supervisor.today(now)
+        if force or today != self._today_shown:
+            self.bus.publish(self.topics.cards_today, today, retain=True)
+            self._today_shown = today
 
     def sms(self, payloads: list[dict], now: datetime) -> None:
         """Offer outbox texts to the SMS bridge (after their commit); the resend clock starts now."""

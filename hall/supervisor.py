@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from hall.outcome import Outcome
@@ -54,6 +54,22 @@ class Supervisor:
             entry.update(since=self.engine.iso(late.since), overdue_s=round(stamp - late.late_from))
             cards.append(entry)
         return {"cards": cards, "at": self.engine.iso(stamp)}
+
+    def today(self, now: datetime) -> dict:
+        """The cards earned today (their level began since local midnight), per department:
+        the wall's 今日黄/红牌, from the record itself, so a screen that joins mid-day misses none."""
+        day = now.astimezone(self.engine.tz).date()
+        start = datetime.combine(day, time(0), self.engine.tz)
+        end = datetime.combine(day + timedelta(days=1), time(0), self.engine.tz)
+        counts: dict[str, dict[str, int]] = {}
+        for dept, level, count in self.db.conn.execute(
+            "SELECT dept, level, count(*) FROM cards WHERE since >= ? AND since < ? GROUP BY dept, level",
+            (start.timestamp(), end.timestamp()),
+        ):
+            counts.setdefault(dept, {"yellow": 0, "red": 0})[level] = count
+        depts = [{"dept": dept, **counts[dept]} for dept in sorted(counts)]
+        return {"day": day.isoformat(), "yellow": sum(d["yellow"] for d in depts),
+                "red": sum(d["red"] for d in depts), "depts": depts}
 
     def tick(self, now: datetime) -> Outcome:
         """Record newly earned cards and expire yesterday's queue; one transaction."""

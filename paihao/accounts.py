@@ -57,7 +57,7 @@ def accounts(config: HallConfig) -> list[Account]:
 
 def _public(t: Topics) -> tuple[str, ...]:
     """The retained state and the events: what a screen shows (phone numbers masked)."""
-    return (t.hall_status, t.queue("+"), t.window("+"), t.recent_calls, t.active_cards, t.event("+"))
+    return (t.hall_status, t.queue("+"), t.window("+"), t.recent_calls, t.active_cards, t.cards_today, t.event("+"))
 
 
 def _kiosk(t: Topics, kiosk: str) -> Account:

@@ -150,3 +150,37 @@ def test_the_next_call_waits_for_the_voice_but_not_for_ever() -> None:
     assert banner.tick(4.2, hold=False).ticket == "02002"
     assert banner.tick(4.2 + HOLD_MAX_S - 0.1, hold=True) is None
     assert banner.tick(4.2 + HOLD_MAX_S, hold=True).ticket == "02003"  # a voice that hangs holds no longer
+
+
+def today(day: str, *depts: tuple[str, int, int]) -> tuple[tuple[str, str], bytes]:
+    rows = [{"dept": d, "yellow": y, "red": r} for d, y, r in depts]
+    return ("cards", "today"), json.dumps({"day": day, "yellow": sum(y for _, y, _ in depts),
+                                           "red": sum(r for _, _, r in depts), "depts": rows}).encode()
+
+
+def test_a_wall_that_joins_late_shows_the_halls_own_count_without_a_gap() -> None:
+    state = HallState(TZ, lambda: NOW)
+    state.apply(*event(40, "card", dept="02", ticket="02001", level="yellow"))  # the morning before seq 40: unheard
+    assert state.snapshot(NOW).tally_note.endswith("可能漏计")
+    state.apply(*today("2026-11-27", ("02", 3, 1), ("05", 1, 0)))  # the hall's record: complete
+    snap = state.snapshot(NOW)
+    assert snap.tally == {"02": (3, 1), "05": (1, 0)} and snap.tally_note == ""
+
+
+def test_yesterdays_count_from_the_hall_is_not_shown_after_midnight() -> None:
+    state = HallState(TZ, lambda: NOW)
+    state.apply(*today("2026-11-27", ("02", 3, 1)))
+    assert state.snapshot(NOW).tally == {"02": (3, 1)}
+    after_midnight = datetime(2026, 11, 28, 0, 0, 5, tzinfo=TZ)
+    assert state.snapshot(after_midnight).tally == {}  # its own (empty) count until the hall's new day comes
+    state.apply(*today("2026-11-28"))
+    assert state.snapshot(after_midnight).tally == {}
+
+
+def test_a_malformed_count_from_the_hall_changes_nothing() -> None:
+    state = HallState(TZ, lambda: NOW)
+    state.apply(*today("2026-11-27", ("02", 3, 1)))
+    for bad in (b"{}", b'{"day": "2026-11-27", "depts": [{"dept": "02", "yellow": -1, "red": 0}]}',
+                b'{"day": "yesterday", "depts": []}', b"not json"):
+        state.apply(("cards", "today"), bad)
+    assert state.snapshot(NOW).tally == {"02": (3, 1)}

@@ -328,12 +328,31 @@ def test_cards_yellow_then_red(hall, peer, clock):
     state(peer, cards, lambda s: s["cards"] == [], since=mark)
 
 
+def test_todays_cards_are_counted_for_a_screen_that_joins_late_and_start_again_at_midnight(broker, hall, peer, clock):
+    today = peer.topics.cards_today
+    assert state(peer, today) == {"day": clock().date().isoformat(), "yellow": 0, "red": 0, "depts": []}
+    number = serving(peer, window="3", clerk="c03", dept="05", item="0501")  # limit 90 s
+    clock.advance(seconds=181)  # past red: yellow and red earned
+    event(peer, "card", ticket=number, level="red")
+    counted = {"day": clock().date().isoformat(), "yellow": 1, "red": 1,
+               "depts": [{"dept": "05", "yellow": 1, "red": 1}]}
+    assert state(peer, today, lambda s: s["red"] == 1) == counted
+    mark = peer.heard.mark()
+    ok(peer.command("3", "complete"))
+    state(peer, peer.topics.active_cards, lambda s: s["cards"] == [], since=mark)
+    # Closed cards stay counted: a screen that starts now, and heard none of it, gets them retained.
+    assert json.loads(retained(broker, peer)[today]) == counted
+    clock.advance(days=1)
+    midnight = state(peer, today, lambda s: s["day"] != counted["day"])
+    assert midnight == {"day": clock().date().isoformat(), "yellow": 0, "red": 0, "depts": []}
+
+
 def test_new_subscriber_receives_retained_state(broker, hall, peer, clock):
     full_day(peer, clock)
     probe(peer)
     now = retained(broker, peer)
     topics = peer.topics
-    expected = [topics.hall_status, topics.recent_calls, topics.active_cards]
+    expected = [topics.hall_status, topics.recent_calls, topics.active_cards, topics.cards_today]
     expected += [topics.queue(d) for d in ("02", "05", "06")] + [topics.window(w) for w in ("1", "2", "3", "5", "6")]
     assert set(expected) <= set(now)
     assert now[topics.hall_status] == b"online"
