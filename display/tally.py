@@ -1,9 +1,9 @@
 """Today's yellow and red cards per department, as this display has heard them: the fallback
 for a controller that does not publish its own count, ``cards/today`` (see display/hallstate.py).
 
-The protocol has no retained tally: ``cards/active`` lists only the services and
-cases that are over their limit *now*, and ``card`` events are not retained. So
-the display counts what it hears and remembers it in its state file:
+Without that count, ``cards/active`` lists only the services and cases that are over
+their limit *now*, and ``card`` events are not retained. So the display counts what
+it hears and remembers it in its state file:
 
 - every ``card`` event whose ``at`` is today (local midnight on) counts once per
   (department, ticket or case, level), so a republished event is not counted twice;
