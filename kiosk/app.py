@@ -27,6 +27,8 @@ from paihao.systemd import serve
 
 log = logging.getLogger(__name__)
 
+SCREENSHOT_REFRESH_S = 2.0
+
 FPS = 30
 PRINTER_CHECK_S = 30  # a printer running out of paper is noticed within this
 
@@ -72,6 +74,8 @@ class KioskApp:
         self.frame = Frame()
         self.view: View | None = None
         self._saved_screen = ""
+        self._saved_at = 0.0
+        self._monotonic = monotonic
         self._stop = threading.Event()
 
     def start(self) -> KioskApp:
@@ -114,9 +118,11 @@ class KioskApp:
         self.view = view
         self.frame = self.renderer.draw(view)
         pygame.display.flip()
-        if self.screenshots and self.flow.screen != self._saved_screen:
-            # A PNG of a full-HD frame takes a tenth of a second: once per screen, not per key.
-            self._saved_screen = self.flow.screen
+        if self.screenshots and (self.flow.screen != self._saved_screen
+                                 or self._monotonic() - self._saved_at >= SCREENSHOT_REFRESH_S):
+            # A PNG of a full-HD frame takes a tenth of a second: once per screen, not per key,
+            # and again while a screen stays but changes (home before and after the hall answers).
+            self._saved_screen, self._saved_at = self.flow.screen, self._monotonic()
             self.save(self.screenshots / f"{self.flow.screen}.png")
         return True
 

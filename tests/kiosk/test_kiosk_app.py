@@ -250,3 +250,27 @@ def test_a_finger_on_the_touchscreen_counts_once(hall, kiosk, monkeypatch):
     kiosk.step()
     assert kiosk.flow.screen == "matters" and kiosk.flow.dept == "06"
     assert len(taps) == 1
+
+
+def test_a_screenshot_shows_its_screen_as_it_is_now_not_as_it_first_was(hall, peer, kiosk, idle_clock, tmp_path):
+    """The demo without a screen writes PNGs: home.png must not stay the kiosk's first frame
+    (before the hall answered: 暂停取号, no queue) once home has changed."""
+    wait_hall_online(kiosk)
+    step_until(kiosk, lambda: kiosk.flow.screen == "home")
+    first = (kiosk.screenshots / "home.png").read_bytes()
+    ok_ticket = peer.ticket(dept="05", item="0501", phone="13912345670")
+    assert ok_ticket["ok"]
+    idle_clock.now += 3  # a while later, the home screen still up
+
+    def waiting_shown() -> bool:
+        kiosk.changed.wait(1)
+        kiosk.changed.clear()
+        kiosk.step()
+        return any(t.text == "1" for t in kiosk.frame.texts)
+
+    deadline = time.monotonic() + 5
+    while not waiting_shown():
+        assert time.monotonic() < deadline, "the home screen never showed the waiting citizen"
+    now = tmp_path / "now.png"
+    kiosk.save(now)
+    assert (kiosk.screenshots / "home.png").read_bytes() == now.read_bytes() != first
