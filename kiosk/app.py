@@ -74,6 +74,7 @@ class KioskApp:
         self.frame = Frame()
         self.view: View | None = None
         self._saved_screen = ""
+        self._saved_view: View | None = None
         self._saved_at = 0.0
         self._monotonic = monotonic
         self._stop = threading.Event()
@@ -108,7 +109,19 @@ class KioskApp:
                 continue
             drawn |= self._redraw()  # the next tap must hit the screen as it is now, not as it was
         self.flow.tick()
-        return self._redraw() or drawn
+        drawn = self._redraw() or drawn
+        if self.screenshots:
+            self._screenshot()
+        return drawn
+
+    def _screenshot(self) -> None:
+        """The PNG of the screen shown (no screen: the demo, tests). A PNG of a full-HD frame takes
+        a tenth of a second: at once for a new screen, else once the shown one has changed and
+        SCREENSHOT_REFRESH_S has passed (home before and after the hall answered), not per key."""
+        fresh = self.flow.screen != self._saved_screen
+        if fresh or (self._saved_view is not self.view and self._monotonic() - self._saved_at >= SCREENSHOT_REFRESH_S):
+            self._saved_screen, self._saved_view, self._saved_at = self.flow.screen, self.view, self._monotonic()
+            self.save(self.screenshots / f"{self.flow.screen}.png")
 
     def _redraw(self) -> bool:
         pygame = self.pygame
@@ -118,12 +131,8 @@ class KioskApp:
         self.view = view
         self.frame = self.renderer.draw(view)
         pygame.display.flip()
-        if self.screenshots and (self.flow.screen != self._saved_screen
-                                 or self._monotonic() - self._saved_at >= SCREENSHOT_REFRESH_S):
-            # A PNG of a full-HD frame takes a tenth of a second: once per screen, not per key,
-            # and again while a screen stays but changes (home before and after the hall answers).
-            self._saved_screen, self._saved_at = self.flow.screen, self._monotonic()
-            self.save(self.screenshots / f"{self.flow.screen}.png")
+        if self.screenshots:
+            self._screenshot()
         return True
 
     def tap(self, x: int, y: int) -> None:
