@@ -64,8 +64,9 @@ class Announcer:
                  with_chime: bool = True) -> None:
         self.engine, self.player, self.folder = engine, player, folder
         self.volume, self.with_chime = volume, with_chime
-        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._queue: queue.Queue[tuple[str, bool] | None] = queue.Queue()
         self.spoken: list[tuple[str, Path]] = []  # (text, WAV) in the order said
+        self.chimed: list[bool] = []  # whether each of them began with the chime
         self.done = threading.Event()  # set after each announcement; tests wait on it
         self._busy = 0  # announcements asked for and not yet finished
         self._idle = threading.Condition()
@@ -78,10 +79,11 @@ class Announcer:
         self._thread.start()
         return self
 
-    def say(self, text: str) -> None:
+    def say(self, text: str, *, chime: bool = True) -> None:
+        """Say ``text`` after those before it; ``chime``: the chime first (if the hall has one on)."""
         with self._idle:
             self._busy += 1
-        self._queue.put(text)
+        self._queue.put((text, chime))
 
     def idle(self) -> bool:
         """Nothing being said, nothing waiting to be."""
@@ -99,20 +101,22 @@ class Announcer:
         self._queue.put(None)
         self._thread.join(10)
 
-    def render(self, text: str) -> Pcm:
+    def render(self, text: str, chime: bool = True) -> Pcm:
         speech = self.engine.synthesize(text)
         chime_first = getattr(self.engine, "chime", None) or self._chime  # a hall's recorded chime wins
-        return join([chime_first, speech]) if chime_first and self.with_chime else speech
+        return join([chime_first, speech]) if chime and chime_first and self.with_chime else speech
 
     def _run(self) -> None:
         count = 0
-        while (text := self._queue.get()) is not None:
+        while (item := self._queue.get()) is not None:
+            text, with_chime = item
             try:
-                pcm = self.render(text)
+                pcm = self.render(text, with_chime)
                 path = self.folder / f"call-{count % 2}.wav"  # two files: never rewrite the one playing
                 write_wav(path, pcm)
                 count += 1
                 self.spoken.append((text, path))
+                self.chimed.append(with_chime and self.with_chime)
                 self.player.play(path, pcm.seconds)
             except (VoiceError, OSError) as exc:
                 log.error("could not announce %r: %s", text, exc)

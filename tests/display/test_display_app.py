@@ -140,8 +140,10 @@ def test_calls_arriving_together_are_each_shown_and_said_in_turn(hall_config, pe
     engine, player = FakeEngine(), GatedPlayer()
     app = make_wall(hall_config, engine=engine, player=player)
     step_until(app, lambda: not shown(app, "strip"))
-    for seq, (ticket, window) in enumerate([("02002", "1"), ("05001", "3"), ("06001", "5")], start=100):
-        called(peer, seq, ticket, window, iso(clock))
+    called(peer, 100, "02002", "1", iso(clock))
+    step_until(app, lambda: shown(app, "banner-ticket") == ["02002"])
+    for seq, (ticket, window) in enumerate([("05001", "3"), ("06001", "5")], start=101):
+        called(peer, seq, ticket, window, iso(clock))  # while the first is being said
     step_until(app, lambda: len(app.banner.pending) == 2)
     seen = [(shown(app, "banner-ticket")[0], mono.now)]
     assert player.began.acquire(timeout=5)  # the first is being said ...
@@ -169,8 +171,26 @@ def test_calls_arriving_together_are_each_shown_and_said_in_turn(hall_config, pe
     assert [t for t, _ in seen] == ["02002", "05001", "06001"]  # none dropped, in order
     assert [b - a for (_, a), (_, b) in itertools.pairwise(seen)] == [5.25, 3.0]
     app.announcer.stop()
-    assert engine.texts == ["请 零二零零二 号 到 一 号窗口 办理", "请 零五零零一 号 到 三 号窗口 办理",
+    # A rush: the short form while others wait behind a call, the whole for the last; one chime.
+    assert engine.texts == ["请 零二零零二 号 到 一 号窗口 办理", "零五零零一 号 到 三 号窗口",
                             "请 零六零零一 号 到 五 号窗口 办理"]
+    assert app.announcer.chimed == [True, False, False]
+
+
+def test_a_call_after_a_quiet_spell_is_said_whole_with_its_chime(hall_config, peer, clock, make_wall, mono) -> None:
+    publish_hall(peer, iso(clock), [])
+    engine = FakeEngine()
+    app = make_wall(hall_config, engine=engine)
+    step_until(app, lambda: not shown(app, "strip"))
+    called(peer, 100, "02002", "1", iso(clock))
+    step_until(app, lambda: shown(app, "banner-ticket") == ["02002"])
+    assert app.announcer.wait_idle(5)
+    mono.now += 60  # a minute later: a new burst
+    called(peer, 101, "05001", "3", iso(clock, minutes=1))
+    step_until(app, lambda: shown(app, "banner-ticket") == ["05001"])
+    assert app.announcer.wait_idle(5)
+    assert engine.texts == ["请 零二零零二 号 到 一 号窗口 办理", "请 零五零零一 号 到 三 号窗口 办理"]
+    assert app.announcer.chimed == [True, True]
 
 
 def test_a_restarted_display_does_not_say_a_call_again(hall_config, peer, clock, make_wall, tmp_path) -> None:

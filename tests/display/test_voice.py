@@ -59,6 +59,19 @@ def test_the_fake_engine_records_the_text_and_a_wav_is_written(tmp_path) -> None
     assert len(pcm.samples) == len(chime().samples) + int(0.05 * RATE)  # the chime, then the speech
 
 
+def test_in_a_rush_the_call_is_said_without_the_chime_and_the_courtesy_words(tmp_path) -> None:
+    assert call_text("02015", "5", "5号窗口", brief=True) == "零二零一五 号 到 五 号窗口"
+    engine = EspeakEngine()
+    announcer = Announcer(engine, SilentPlayer(), tmp_path, volume=100).start()
+    announcer.say(CALL)
+    announcer.say(call_text("02015", "5", "5号窗口", brief=True), chime=False)
+    announcer.stop()
+    whole, short = (wav_text(path) for _, path in announcer.spoken)
+    assert short.samples == engine.synthesize("零二零一五 号 到 五 号窗口").samples  # the words alone
+    assert announcer.chimed == [True, False]
+    assert whole.seconds - short.seconds > chime().seconds + 0.5  # the chime, 请 and 办理: 2 s sooner here
+
+
 def test_espeak_says_the_call_in_mandarin_digit_by_digit(tmp_path) -> None:
     engine = EspeakEngine()
     announcer = Announcer(engine, SilentPlayer(), tmp_path, volume=100).start()
