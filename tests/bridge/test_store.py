@@ -9,7 +9,8 @@ import pytest
 
 from firmware_bridge import pdu
 from firmware_bridge.errors import SendCancelled
-from firmware_bridge.store import GAP, SCHEMA, BridgeStore, pdu_hash
+from firmware_bridge.schema import SCHEMA
+from firmware_bridge.store import GAP, BridgeStore, pdu_hash
 from tests.conftest import FakeClock
 
 CHINA = timezone(timedelta(hours=8))
