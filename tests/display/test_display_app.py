@@ -4,7 +4,6 @@ controller. Screens are kept as PNGs under artefacts/display-app/."""
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 import os
@@ -13,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -22,84 +21,14 @@ import pytest
 from bus.broker import LocalBroker
 from bus.topics import Topics
 from display.app import DisplayApp
-from display.voice.announcer import SilentPlayer
 from display.voice.engines import FakeEngine
 from display.voice.wav import silence, write_wav
 from paihao.config import load_config
 from paihao.device_config import Voice
 from paihao.errors import ConfigError
-from tests.conftest import Monotonic, Peer, write_config
-from tests.display.test_voice import GatedPlayer
-
-ARTEFACTS = Path(__file__).resolve().parents[2] / "artefacts" / "display-app"
-
-
-
-@pytest.fixture
-def mono() -> Monotonic:
-    return Monotonic()
-
-
-@pytest.fixture
-def make_wall(request, clock, mono, tmp_path):
-    apps: list[DisplayApp] = []
-
-    def make(config, **options) -> DisplayApp:
-        """``engine=None``: the one the config names; ``state_path=None``: the config's state_file."""
-        options.setdefault("state_path", tmp_path / "wall1.json")
-        options.setdefault("engine", FakeEngine())
-        options.setdefault("player", SilentPlayer())
-        app = DisplayApp(config, "wall1", screenshots=ARTEFACTS / request.node.name, now=clock, monotonic=mono,
-                         **options)
-        apps.append(app)
-        return app.start()
-
-    yield make
-    for app in apps:
-        app.close()
-
-
-def step_until(app: DisplayApp, condition, timeout: float = 10.0) -> None:
-    """Run the display's loop until ``condition()``, woken by the messages it receives."""
-    deadline = time.monotonic() + timeout
-    app.step()
-    while not condition():
-        remaining = deadline - time.monotonic()
-        assert remaining > 0, f"condition not met; banner {app.banner.current}, strip {app.frame().text('strip')}"
-        # A lost connection has no event to wait on (paho only clears a flag): look again within 50 ms.
-        if app.changed.wait(min(remaining, 0.05)):
-            app.changed.clear()
-        app.step()
-
-
-def shown(app: DisplayApp, role: str) -> list[str]:
-    return app.frame().text(role)
-
-
-def publish_hall(peer: Peer, at: str, calls: list[dict]) -> None:
-    """Retained state as the controller publishes it (docs/protocol.md's examples)."""
-    t = peer.topics
-    peer.publish(t.queue("02"), {"dept": "02", "name": "国土资源局", "floor": 1, "waiting": 3,
-                                 "next": ["02004", "02005", "02006"], "est_wait_s": 1500}, retain=True)
-    peer.publish(t.window("2"), {"window": "2", "name": "2号窗口", "floor": 1, "status": "open", "clerk": "c01",
-                                 "clerk_name": "张敏", "depts": ["02", "05"],
-                                 "serving": {"ticket": "02001", "dept": "02", "item": "0201", "called_at": at,
-                                             "limit_s": 1200, "card": "red"}}, retain=True)
-    peer.publish(t.recent_calls, {"calls": calls}, retain=True)
-    peer.publish(t.active_cards, {"cards": [
-        {"level": "red", "dept": "02", "window": "2", "clerk": "c01", "ticket": "02001", "since": at,
-         "overdue_s": 1800}], "at": at}, retain=True)
-    peer.wait_published(t.hall_status, "online", retain=True)
-
-
-def called(peer: Peer, seq: int, ticket: str, window: str, at: str) -> None:
-    peer.publish(peer.topics.event("called"), {"type": "called", "seq": seq, "at": at, "ticket": ticket,
-                                               "window": window, "clerk": "c01", "dept": ticket[:2],
-                                               "item": "0202", "limit_s": 600})
-
-
-def iso(clock, **delta) -> str:
-    return (clock() + timedelta(**delta)).astimezone(ZoneInfo("Asia/Shanghai")).isoformat(timespec="seconds")
+from tests.conftest import Peer, write_config
+from tests.display.conftest import ARTEFACTS
+from tests.display.wall_harness import called, iso, publish_hall, shown, step_until
 
 
 def test_it_starts_from_retained_state_alone(hall_config, peer, clock, make_wall) -> None:
@@ -133,89 +62,6 @@ def test_a_call_from_the_real_controller_is_shown_said_and_reported(hall, peer, 
     assert {"fps", "frame_ms_p50", "frame_ms_p99"} <= set(heartbeat)
     assert engine.said.wait(5)
     assert engine.texts == ["请 零二零零一 号 到 二 号窗口 办理"]
-
-
-def test_calls_arriving_together_are_each_shown_and_said_in_turn(hall_config, peer, clock, mono, make_wall) -> None:
-    publish_hall(peer, iso(clock), [])
-    engine, player = FakeEngine(), GatedPlayer()
-    app = make_wall(hall_config, engine=engine, player=player)
-    step_until(app, lambda: not shown(app, "strip"))
-    called(peer, 100, "02002", "1", iso(clock))
-    step_until(app, lambda: shown(app, "banner-ticket") == ["02002"])
-    for seq, (ticket, window) in enumerate([("05001", "3"), ("06001", "5")], start=101):
-        called(peer, seq, ticket, window, iso(clock))  # while the first is being said
-    step_until(app, lambda: len(app.banner.pending) == 2)
-    seen = [(shown(app, "banner-ticket")[0], mono.now)]
-    assert player.began.acquire(timeout=5)  # the first is being said ...
-
-    def frames(seconds: float) -> None:
-        for _ in range(int(seconds / 0.25)):
-            mono.now += 0.25
-            app.step()
-            ticket = shown(app, "banner-ticket")[0]
-            if ticket != seen[-1][0]:
-                seen.append((ticket, mono.now))
-
-    frames(5.0)  # ... for longer than 3 s: the next waits for the voice
-    assert [t for t, _ in seen] == ["02002"]
-    player.release.release()
-    assert app.announcer.wait_idle(5)
-    frames(0.25)
-    assert [t for t, _ in seen] == ["02002", "05001"]  # shown as it is said
-    assert player.began.acquire(timeout=5)
-    player.release.release()  # said quickly this time: shown its 3 s all the same
-    assert app.announcer.wait_idle(5)
-    frames(5.0)
-    assert player.began.acquire(timeout=5)
-    player.release.release()
-    assert [t for t, _ in seen] == ["02002", "05001", "06001"]  # none dropped, in order
-    assert [b - a for (_, a), (_, b) in itertools.pairwise(seen)] == [5.25, 3.0]
-    app.announcer.stop()
-    # A rush: the short form while others wait behind a call, the whole for the last; one chime.
-    assert engine.texts == ["请 零二零零二 号 到 一 号窗口 办理", "零五零零一 号 到 三 号窗口",
-                            "请 零六零零一 号 到 五 号窗口 办理"]
-    assert app.announcer.chimed == [True, False, False]
-
-
-def test_a_call_after_a_quiet_spell_is_said_whole_with_its_chime(hall_config, peer, clock, make_wall, mono) -> None:
-    publish_hall(peer, iso(clock), [])
-    engine = FakeEngine()
-    app = make_wall(hall_config, engine=engine)
-    step_until(app, lambda: not shown(app, "strip"))
-    called(peer, 100, "02002", "1", iso(clock))
-    step_until(app, lambda: shown(app, "banner-ticket") == ["02002"])
-    assert app.announcer.wait_idle(5)
-    mono.now += 60  # a minute later: a new burst
-    called(peer, 101, "05001", "3", iso(clock, minutes=1))
-    step_until(app, lambda: shown(app, "banner-ticket") == ["05001"])
-    assert app.announcer.wait_idle(5)
-    assert engine.texts == ["请 零二零零二 号 到 一 号窗口 办理", "请 零五零零一 号 到 三 号窗口 办理"]
-    assert app.announcer.chimed == [True, True]
-
-
-def test_a_restarted_display_does_not_say_a_call_again(hall_config, peer, clock, make_wall, tmp_path) -> None:
-    publish_hall(peer, iso(clock), [])
-    first_voice = FakeEngine()
-    app = make_wall(hall_config, engine=first_voice)
-    step_until(app, lambda: not shown(app, "strip"))
-    called(peer, 200, "02007", "2", iso(clock))
-    peer.publish(peer.topics.recent_calls, {"calls": [{"ticket": "02007", "window": "2", "at": iso(clock)}]},
-                 retain=True)
-    step_until(app, lambda: shown(app, "banner-ticket") == ["02007"])
-    app.close()
-    assert first_voice.texts == ["请 零二零零七 号 到 二 号窗口 办理"]
-    state = json.loads((tmp_path / "wall1.json").read_text())
-    assert state["calls"][-1]["ticket"] == "02007"
-
-    clock.advance(seconds=20)
-    again = FakeEngine()
-    app = make_wall(hall_config, engine=again)
-    step_until(app, lambda: shown(app, "banner-ticket") == ["02007"] and not shown(app, "strip"))
-    assert app.banner.flash(app.monotonic()) is None
-    called(peer, 201, "02008", "2", iso(clock))  # a new call is said, the old one is not
-    step_until(app, lambda: shown(app, "banner-ticket") == ["02008"])
-    assert again.said.wait(5)
-    assert again.texts == ["请 零二零零八 号 到 二 号窗口 办理"]
 
 
 def test_the_tally_counts_todays_cards_and_keeps_them_across_a_restart(hall_config, peer, clock, make_wall) -> None:
@@ -324,18 +170,6 @@ def test_events_it_does_not_know_are_ignored(hall_config, peer, clock, make_wall
     assert app.state.tally.gaps == gaps and app.state.tally.last_seq == 404  # heard: seq runs on, no gap
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
     assert app.state.snapshot(clock()).tally == {"02": (1, 1)}  # unchanged: the red card of publish_hall
-
-
-def test_a_display_with_its_voice_off_shows_calls_and_says_nothing(hall_config, peer, clock, make_wall) -> None:
-    wall = hall_config.display("wall1")
-    config = hall_config.model_copy(update={"displays": [wall.model_copy(update={"voice": Voice(engine="off")})]})
-    publish_hall(peer, iso(clock), [])
-    app = make_wall(config, engine=None)
-    assert app.announcer is None
-    step_until(app, lambda: not shown(app, "strip"))
-    called(peer, 500, "05002", "3", iso(clock))
-    step_until(app, lambda: shown(app, "banner-ticket") == ["05002"])
-    assert not (app.state_file.path.parent / "voice-wall1").exists()  # no WAV was even made
 
 
 def test_relative_state_file_and_clips_are_beside_the_db(hall_config, clock, make_wall, tmp_path, caplog) -> None:
