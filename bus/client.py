@@ -284,8 +284,11 @@ class BusClient:
                 log.error("MQTT broker %s:%s refused %s: %s", self.host, self.port, self.client_id, reason)
                 return
             self.refused = None
-            for pattern, _handler, no_local in self._subscriptions:
-                client.subscribe(pattern, options=SubscribeOptions(qos=1, noLocal=no_local))
+            if self._subscriptions:
+                # One SUBSCRIBE for all: the broker takes them at once, so a retained message
+                # heard (hall/status: online) means every subscription is in place, events too.
+                client.subscribe([(pattern, SubscribeOptions(qos=1, noLocal=no_local))
+                                  for pattern, _handler, no_local in self._subscriptions])
             log.info("connected to MQTT broker %s:%s as %s", self.host, self.port, self.client_id)
             self.connected.set()
             self._answered.set()
