@@ -187,7 +187,7 @@ def test_each_unit_is_a_hardened_watched_service(name):
         assert line in text.splitlines(), f"{name}: {line}"
     assert re.search(r"^WatchdogSec=\d+$", text, re.M)
     assert re.findall(r"^ReadWritePaths=(.*)$", text, re.M) == ["/var/lib/paihao"]  # nothing else writable
-    assert f"--config /etc/paihao/hall.toml" in text and ("--id %i" in text) == name.endswith("@.service")
+    assert "--config /etc/paihao/hall.toml" in text and ("--id %i" in text) == name.endswith("@.service")
 
 
 def _verifiable_root(server_root: Path, tmp_path: Path) -> Path:
