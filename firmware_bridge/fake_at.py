@@ -37,6 +37,9 @@ class SentPdu:
     sms: pdu.Sms
 
 
+SIM_SLOTS = 50  # messages a SIM holds
+
+
 @dataclass
 class _Settings:
     """What a restart resets."""
@@ -45,6 +48,7 @@ class _Settings:
     cmee: int = 0
     cmgf: int = 1  # text mode, as every modem starts
     cnmi: tuple[int, ...] = (0, 0, 0, 0, 0)
+    cpms: tuple[str, ...] = ("SM", "ME", "SM")  # read, write, receive: a default that is not all the SIM
 
 
 @dataclass
@@ -63,6 +67,7 @@ class SimulatedModem:
         self.operator, self.csq = operator, csq
         self.settings = _Settings()
         self.sim: dict[int, tuple[int, str]] = {}  # index -> (stat, PDU hex)
+        self.memories = ("SM", "ME")  # the message storages AT+CPMS takes; a test may take "SM" away
         self.sent: list[SentPdu] = []
         self.text_mode_sends: list[tuple[str, str]] = []  # AT+CMGS in text mode: (number, text)
         self.commands: list[str] = []
@@ -128,6 +133,7 @@ class SimulatedModem:
         # Longest prefixes first: AT+CMGS before AT.
         return (("AT+CMGS=", self._cmgs), ("AT+CMGR=", self._cmgr), ("AT+CMGL=", self._cmgl),
                 ("AT+CMGD=", self._cmgd), ("AT+CMGF", self._cmgf), ("AT+CNMI=", self._cnmi),
+                ("AT+CPMS=", self._cpms),
                 ("AT+CMEE=", self._cmee), ("AT+CPIN", self._cpin), ("AT+CSQ", self._csq),
                 ("AT+CREG?", self._creg), ("AT+COPS?", self._cops), ("ATE", self._echo),
                 ("ATI", lambda _: self._lines("SIM800 R14.18", "OK")), ("AT", self._at))
@@ -171,6 +177,14 @@ class SimulatedModem:
         except ValueError:
             return self._lines("ERROR")
         return self._lines("OK")
+
+    def _cpms(self, rest: str) -> bytes:
+        memories = tuple(m.strip().strip('"').upper() for m in rest.split(","))
+        if not 1 <= len(memories) <= 3 or any(m not in self.memories for m in memories):
+            return self._cms(302)  # operation not allowed
+        self.settings.cpms = memories + self.settings.cpms[len(memories):]
+        used = len(self.sim)
+        return self._lines(f"+CPMS: {used},{SIM_SLOTS},{used},{SIM_SLOTS},{used},{SIM_SLOTS}", "OK")
 
     def _cpin(self, rest: str) -> bytes:
         if self.fault == "no_sim":

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from firmware_bridge.at import AtChannel, SerialLike
-from firmware_bridge.errors import CommandError, PortUnavailable, SimNotReady
+from firmware_bridge.errors import CommandError, PortUnavailable, SimNotReady, SmsRejected
 from firmware_bridge.pdu import OutgoingPdu
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,7 @@ class Modem:
         at.command("AT+CMEE=1")
         self._unlock_sim()
         at.command("AT+CMGF=0")
+        self._use_the_sim()
         self._notify_new_messages()
         self.refresh()
 
@@ -159,6 +160,14 @@ class Modem:
     def _sim(self, state: str, message: str) -> None:
         self.facts = replace(self.facts, sim=state, registration="unknown", operator=None)
         raise SimNotReady(message)
+
+    def _use_the_sim(self) -> None:
+        """Read, write and receive texts on the SIM. A modem whose default files new texts in its
+        own memory ("ME") would announce them there, where AT+CMGL on the SIM never looks."""
+        try:
+            self.channel.command('AT+CPMS="SM","SM","SM"')
+        except (CommandError, SmsRejected) as exc:  # ERROR, +CME ERROR or +CMS ERROR
+            log.warning("the modem refused to keep texts on the SIM (%s); using its default storage", exc)
 
     def _notify_new_messages(self) -> None:
         for command in NEW_MESSAGES:

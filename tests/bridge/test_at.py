@@ -17,7 +17,8 @@ from firmware_bridge.fake_modem import FakeModem
 from firmware_bridge.modem import Modem
 from tests.bridge.conftest import open_port
 
-INIT = ["AT", "ATE0", "AT+CMEE=1", "AT+CPIN?", "AT+CMGF=0", "AT+CNMI=2,1,0,0,0", "AT+CSQ", "AT+CREG?", "AT+COPS?"]
+INIT = ["AT", "ATE0", "AT+CMEE=1", "AT+CPIN?", "AT+CMGF=0", 'AT+CPMS="SM","SM","SM"', "AT+CNMI=2,1,0,0,0",
+        "AT+CSQ", "AT+CREG?", "AT+COPS?"]
 
 
 @pytest.fixture
@@ -143,6 +144,17 @@ def test_start_up_runs_the_init_sequence_and_learns_the_facts(fake):
         assert fake.commands == INIT
         facts = modem.facts
         assert (facts.sim, facts.registration, facts.signal_dbm, facts.operator) == ("ready", "home", -73, "CHINA MOBILE")
+    finally:
+        modem.close()
+
+
+def test_a_modem_that_cannot_keep_texts_on_the_sim_starts_with_its_default_and_says_so(fake, caplog):
+    fake.modem.memories = ("ME",)
+    modem = modem_on(fake)
+    try:
+        modem.start()
+        assert fake.commands == INIT and modem.facts.registration == "home"
+        assert any("refused to keep texts on the SIM" in r.getMessage() for r in caplog.records)
     finally:
         modem.close()
 

@@ -289,6 +289,16 @@ def test_the_status_says_what_the_modem_is_and_what_waits(broker, bridge, fake, 
         later.stop()
 
 
+def test_texts_are_kept_on_the_sim_where_the_bridge_looks_for_them(bridge, fake, hall):
+    """The fake, like some modems, starts filing new texts in its own memory ("ME")."""
+    ready(hall)
+    assert 'AT+CPMS="SM","SM","SM"' in fake.commands
+    assert fake.modem.settings.cpms == ("SM", "SM", "SM")
+    fake.deliver("13912345678", "1")
+    [taken] = hall.wait_taken(1)
+    assert taken["text"] == "1"
+
+
 @pytest.mark.parametrize("phone", ["13812345678", "+86 138 1234 5678", "008613812345678"])
 def test_the_forms_of_a_mainland_number_all_dial_the_same(bridge, fake, hall, phone):
     hall.offer("e1", phone)
