@@ -48,7 +48,7 @@ class _Settings:
     cmee: int = 0
     cmgf: int = 1  # text mode, as every modem starts
     cnmi: tuple[int, ...] = (0, 0, 0, 0, 0)
-    cpms: tuple[str, ...] = ("SM", "ME", "SM")  # read, write, receive: a default that is not all the SIM
+    cpms: tuple[str, ...] = ("SM", "ME", "SM")  # read, write, receive (this fake keeps every text on the SIM)
 
 
 @dataclass

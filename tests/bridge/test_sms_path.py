@@ -290,7 +290,7 @@ def test_the_status_says_what_the_modem_is_and_what_waits(broker, bridge, fake, 
 
 
 def test_texts_are_kept_on_the_sim_where_the_bridge_looks_for_them(bridge, fake, hall):
-    """The fake, like some modems, starts filing new texts in its own memory ("ME")."""
+    """The fake starts with another storage for texts it writes ("ME"), as modems' defaults vary."""
     ready(hall)
     assert 'AT+CPMS="SM","SM","SM"' in fake.commands
     assert fake.modem.settings.cpms == ("SM", "SM", "SM")
