@@ -83,7 +83,6 @@ class ResendSchedule:
 class Outbox:
     def __init__(self, db: sqlite_utils.Database, site: str, resend_s: float) -> None:
         self.db = db
-        self.resend_s = resend_s
         self._prefix = f"{site}-{get_meta(db, 'sms_id_prefix')}-"
         self._texts = ResendSchedule(resend_s)  # pending rows, on sms/outbox
         self._cancels = ResendSchedule(resend_s)  # cancelling rows, on sms/cancel
